@@ -1,0 +1,182 @@
+/*
+Copyright The Kubernetes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package imagepullrecords
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	kubeletv1alpha1 "k8s.io/kubelet/config/v1alpha1"
+	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
+	sigsjson "sigs.k8s.io/json"
+)
+
+// Kinds of the two record objects.
+const (
+	KindImagePullIntent   = "ImagePullIntent"
+	KindImagePulledRecord = "ImagePulledRecord"
+)
+
+var (
+	// APIVersionV1alpha1 is the first published version; read and migrated.
+	APIVersionV1alpha1 = kubeletv1alpha1.SchemeGroupVersion.String()
+	// APIVersionV1beta1 is the version this package writes.
+	APIVersionV1beta1 = kubeletv1beta1.SchemeGroupVersion.String()
+)
+
+// ErrDecode is wrapped by every decoding error.
+var ErrDecode = errors.New("invalid image pull record")
+
+// typeMeta is decoded first to pick the versioned type; the strict decode of
+// the whole object follows.
+type typeMeta struct {
+	Kind       string `json:"kind"`
+	APIVersion string `json:"apiVersion"`
+}
+
+func decodeTypeMeta(data []byte, wantKind string) (string, error) {
+	var tm typeMeta
+	if err := json.Unmarshal(data, &tm); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrDecode, err)
+	}
+	if tm.Kind != wantKind {
+		return "", fmt.Errorf("%w: kind is %q, want %q", ErrDecode, tm.Kind, wantKind)
+	}
+	if tm.APIVersion != APIVersionV1alpha1 && tm.APIVersion != APIVersionV1beta1 {
+		return "", fmt.Errorf("%w: unsupported apiVersion %q", ErrDecode, tm.APIVersion)
+	}
+	return tm.APIVersion, nil
+}
+
+func strictUnmarshal(data []byte, into any) error {
+	strictErrs, err := sigsjson.UnmarshalStrict(data, into)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrDecode, err)
+	}
+	if len(strictErrs) > 0 {
+		return fmt.Errorf("%w: %v", ErrDecode, errors.Join(strictErrs...))
+	}
+	return nil
+}
+
+// DecodeIntent strictly decodes an ImagePullIntent of either version into the
+// v1beta1 type. current is false when the file is of an older version and a
+// writer should rewrite it.
+func DecodeIntent(data []byte) (intent *kubeletv1beta1.ImagePullIntent, current bool, err error) {
+	version, err := decodeTypeMeta(data, KindImagePullIntent)
+	if err != nil {
+		return nil, false, err
+	}
+	out := &kubeletv1beta1.ImagePullIntent{}
+	if version == APIVersionV1alpha1 {
+		in := &kubeletv1alpha1.ImagePullIntent{}
+		if err := strictUnmarshal(data, in); err != nil {
+			return nil, false, err
+		}
+		out.Image = in.Image
+	} else if err := strictUnmarshal(data, out); err != nil {
+		return nil, false, err
+	}
+	if out.Image == "" {
+		return nil, false, fmt.Errorf("%w: image is empty", ErrDecode)
+	}
+	out.Kind, out.APIVersion = KindImagePullIntent, APIVersionV1beta1
+	return out, version == APIVersionV1beta1, nil
+}
+
+// DecodeRecord strictly decodes an ImagePulledRecord of either version into
+// the v1beta1 type. current is false when the file is of an older version.
+func DecodeRecord(data []byte) (record *kubeletv1beta1.ImagePulledRecord, current bool, err error) {
+	version, err := decodeTypeMeta(data, KindImagePulledRecord)
+	if err != nil {
+		return nil, false, err
+	}
+	out := &kubeletv1beta1.ImagePulledRecord{}
+	if version == APIVersionV1alpha1 {
+		in := &kubeletv1alpha1.ImagePulledRecord{}
+		if err := strictUnmarshal(data, in); err != nil {
+			return nil, false, err
+		}
+		convertV1alpha1Record(in, out)
+	} else if err := strictUnmarshal(data, out); err != nil {
+		return nil, false, err
+	}
+	if out.ImageRef == "" {
+		return nil, false, fmt.Errorf("%w: imageRef is empty", ErrDecode)
+	}
+	out.Kind, out.APIVersion = KindImagePulledRecord, APIVersionV1beta1
+	return out, version == APIVersionV1beta1, nil
+}
+
+// convertV1alpha1Record copies a v1alpha1 record into the v1beta1 type; the
+// two versions have the same fields.
+func convertV1alpha1Record(in *kubeletv1alpha1.ImagePulledRecord, out *kubeletv1beta1.ImagePulledRecord) {
+	out.LastUpdatedTime = in.LastUpdatedTime
+	out.ImageRef = in.ImageRef
+	if in.CredentialMapping == nil {
+		return
+	}
+	out.CredentialMapping = make(map[string]kubeletv1beta1.ImagePullCredentials, len(in.CredentialMapping))
+	for repo, c := range in.CredentialMapping {
+		var creds kubeletv1beta1.ImagePullCredentials
+		creds.NodePodsAccessible = c.NodePodsAccessible
+		for _, s := range c.KubernetesSecrets {
+			creds.KubernetesSecrets = append(creds.KubernetesSecrets, kubeletv1beta1.ImagePullSecret{
+				UID: s.UID, Namespace: s.Namespace, Name: s.Name, CredentialHash: s.CredentialHash,
+			})
+		}
+		for _, sa := range c.KubernetesServiceAccounts {
+			creds.KubernetesServiceAccounts = append(creds.KubernetesServiceAccounts, kubeletv1beta1.ImagePullServiceAccount{
+				UID: sa.UID, Namespace: sa.Namespace, Name: sa.Name,
+			})
+		}
+		out.CredentialMapping[repo] = creds
+	}
+}
+
+// EncodeIntent returns the canonical v1beta1 encoding of intent.
+func EncodeIntent(intent *kubeletv1beta1.ImagePullIntent) ([]byte, error) {
+	if intent.Image == "" {
+		return nil, fmt.Errorf("%w: image is empty", ErrDecode)
+	}
+	out := *intent
+	out.Kind, out.APIVersion = KindImagePullIntent, APIVersionV1beta1
+	return encode(&out)
+}
+
+// EncodeRecord returns the canonical v1beta1 encoding of record. The caller
+// keeps the credential lists sorted; encoding does not reorder them.
+func EncodeRecord(record *kubeletv1beta1.ImagePulledRecord) ([]byte, error) {
+	if record.ImageRef == "" {
+		return nil, fmt.Errorf("%w: imageRef is empty", ErrDecode)
+	}
+	out := *record
+	out.Kind, out.APIVersion = KindImagePulledRecord, APIVersionV1beta1
+	return encode(&out)
+}
+
+func encode(obj any) ([]byte, error) {
+	var buf bytes.Buffer
+	// Encoder.Encode writes compact JSON with sorted map keys and one
+	// trailing newline: the canonical form.
+	if err := json.NewEncoder(&buf).Encode(obj); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

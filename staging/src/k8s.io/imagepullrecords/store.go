@@ -1,0 +1,354 @@
+/*
+Copyright The Kubernetes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package imagepullrecords
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
+)
+
+// Options configure a Store.
+type Options struct {
+	// ManagerDir is <root-dir>/image_manager.
+	ManagerDir string
+	// FS is the filesystem; nil means OS.
+	FS FS
+	// ReadOnly opens the store for reading only: no directory is created or
+	// tightened and every write fails with ErrReadOnly.
+	ReadOnly bool
+}
+
+// ErrReadOnly is returned by writes to a store opened read-only.
+var ErrReadOnly = errors.New("image pull records opened read-only")
+
+// Store reads and writes the intent and record files of one image_manager
+// directory. It keeps no state besides its paths; callers serialise writes of
+// one file name (the kubelet holds a per-image lock).
+type Store struct {
+	fs         FS
+	managerDir string
+	intentsDir string
+	recordsDir string
+	readOnly   bool
+}
+
+// IntentFile is an intent file that passed every check.
+type IntentFile struct {
+	// File is the path relative to the manager directory's parent
+	// ("pulling/sha256-...").
+	File string
+	// Hash is the file name's hash.
+	Hash string
+	// Intent is the decoded intent, converted to v1beta1.
+	Intent *kubeletv1beta1.ImagePullIntent
+	// Current is false for an older-version file a writer should rewrite.
+	Current bool
+}
+
+// RecordFile is a record file that passed every check.
+type RecordFile struct {
+	// File is the path relative to the manager directory ("pulled/sha256-...").
+	File string
+	// Hash is the file name's hash.
+	Hash string
+	// Record is the decoded record, converted to v1beta1.
+	Record *kubeletv1beta1.ImagePulledRecord
+	// Current is false for an older-version file a writer should rewrite.
+	Current bool
+}
+
+// FileError describes a file that failed a check: it could not be read, did
+// not decode, had the wrong kind, or its name does not hash from its key.
+type FileError struct {
+	// File is the path relative to the manager directory.
+	File string
+	// Hash is the file name's hash, empty when the name is malformed. A
+	// broken record with a hash poisons that hash.
+	Hash string
+	// Err is the cause.
+	Err error
+}
+
+func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// ErrNameMismatch is the cause of a FileError for a file whose name does not
+// hash from the key it holds.
+var ErrNameMismatch = errors.New("file name does not match its content")
+
+// Open returns a Store for opts.ManagerDir. Unless read-only, it creates the
+// directories with mode 0700 and tightens existing ones that are looser.
+func Open(opts Options) (*Store, error) {
+	if opts.ManagerDir == "" {
+		return nil, errors.New("image pull records: manager directory not set")
+	}
+	fsys := opts.FS
+	if fsys == nil {
+		fsys = OS
+	}
+	s := &Store{
+		fs:         fsys,
+		managerDir: opts.ManagerDir,
+		intentsDir: filepath.Join(opts.ManagerDir, IntentsDirName),
+		recordsDir: filepath.Join(opts.ManagerDir, RecordsDirName),
+		readOnly:   opts.ReadOnly,
+	}
+	if s.readOnly {
+		return s, nil
+	}
+	for _, dir := range []string{s.managerDir, s.intentsDir, s.recordsDir} {
+		if err := ensureDir(fsys, dir); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// ensureDir creates dir with DirMode, or checks that the existing one is a
+// real directory and tightens a looser mode.
+func ensureDir(fsys FS, dir string) error {
+	if err := fsys.MkdirAll(dir, DirMode); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	info, err := fsys.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("checking %s: %w", dir, err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("%s: %w (want a directory)", dir, ErrNotRegular)
+	}
+	if info.Mode().Perm() != DirMode {
+		if err := fsys.Chmod(dir, DirMode); err != nil {
+			return fmt.Errorf("tightening mode of %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// ManagerDir returns the directory the store works in.
+func (s *Store) ManagerDir() string { return s.managerDir }
+
+// FS returns the filesystem the store works on.
+func (s *Store) FS() FS { return s.fs }
+
+// WriteIntent durably writes the intent for intent.Image.
+func (s *Store) WriteIntent(intent *kubeletv1beta1.ImagePullIntent) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
+	data, err := EncodeIntent(intent)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.fs, filepath.Join(s.intentsDir, FileName(intent.Image)), data)
+}
+
+// WriteRecord durably writes the record for record.ImageRef, replacing any
+// file (even a broken one) of that name.
+func (s *Store) WriteRecord(record *kubeletv1beta1.ImagePulledRecord) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
+	data, err := EncodeRecord(record)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.fs, filepath.Join(s.recordsDir, FileName(record.ImageRef)), data)
+}
+
+// DeleteIntent removes the intent of image. A missing file is not an error.
+// The removal is not fsynced: an intent that reappears after a power loss
+// only makes the name count as pulled by the kubelet, which fails safe.
+func (s *Store) DeleteIntent(image string) error {
+	return s.remove(filepath.Join(s.intentsDir, FileName(image)))
+}
+
+// DeleteRecord removes the record of imageRef and fsyncs the directory, so a
+// pruned record does not come back after a power loss. A missing file is not
+// an error.
+func (s *Store) DeleteRecord(imageRef string) error {
+	if err := s.remove(filepath.Join(s.recordsDir, FileName(imageRef))); err != nil {
+		return err
+	}
+	return syncDir(s.fs, s.recordsDir)
+}
+
+func (s *Store) remove(path string) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
+	if err := s.fs.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing %s: %w", path, err)
+	}
+	return nil
+}
+
+// RemoveTemporaries removes leftover temporaries (".tmp-*" and "*.tmp")
+// from both directories and returns the paths removed.
+func (s *Store) RemoveTemporaries() ([]string, error) {
+	if s.readOnly {
+		return nil, ErrReadOnly
+	}
+	var removed []string
+	var errs []error
+	for _, dir := range []string{s.intentsDir, s.recordsDir} {
+		names, err := s.listNames(dir)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, name := range names {
+			if !IsTemporary(name) {
+				continue
+			}
+			path := filepath.Join(dir, name)
+			if err := s.fs.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("removing temporary %s: %w", path, err))
+				continue
+			}
+			removed = append(removed, path)
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// listNames lists a directory; a missing directory is empty.
+func (s *Store) listNames(dir string) ([]string, error) {
+	names, err := s.fs.ReadDirNames(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", dir, err)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// WalkIntents calls fn for every intent file that passes every check, in
+// file name order, and returns the files that failed one. The error is
+// non-nil only when the directory itself cannot be listed.
+func (s *Store) WalkIntents(fn func(IntentFile)) ([]FileError, error) {
+	names, err := s.listNames(s.intentsDir)
+	if err != nil {
+		return nil, err
+	}
+	var bad []FileError
+	for _, name := range names {
+		if !isRecordName(name) {
+			continue
+		}
+		rel := filepath.Join(IntentsDirName, name)
+		hash, ok := HashFromFileName(name)
+		if !ok {
+			bad = append(bad, FileError{File: rel, Err: ErrNameMismatch})
+			continue
+		}
+		intent, current, err := s.readIntent(filepath.Join(s.intentsDir, name), hash)
+		if err != nil {
+			bad = append(bad, FileError{File: rel, Hash: hash, Err: err})
+			continue
+		}
+		fn(IntentFile{File: rel, Hash: hash, Intent: intent, Current: current})
+	}
+	return bad, nil
+}
+
+func (s *Store) readIntent(path, hash string) (*kubeletv1beta1.ImagePullIntent, bool, error) {
+	data, err := readFileLimited(s.fs, path)
+	if err != nil {
+		return nil, false, err
+	}
+	intent, current, err := DecodeIntent(data)
+	if err != nil {
+		return nil, false, err
+	}
+	if KeyHash(intent.Image) != hash {
+		return nil, false, fmt.Errorf("%w: image %q", ErrNameMismatch, intent.Image)
+	}
+	return intent, current, nil
+}
+
+// WalkRecords calls fn for every record file that passes every check, in
+// file name order, and returns the files that failed one. The error is
+// non-nil only when the directory itself cannot be listed.
+func (s *Store) WalkRecords(fn func(RecordFile)) ([]FileError, error) {
+	names, err := s.listNames(s.recordsDir)
+	if err != nil {
+		return nil, err
+	}
+	var bad []FileError
+	for _, name := range names {
+		if !isRecordName(name) {
+			continue
+		}
+		rel := filepath.Join(RecordsDirName, name)
+		hash, ok := HashFromFileName(name)
+		if !ok {
+			bad = append(bad, FileError{File: rel, Err: ErrNameMismatch})
+			continue
+		}
+		record, current, err := s.readRecord(filepath.Join(s.recordsDir, name), hash)
+		if err != nil {
+			bad = append(bad, FileError{File: rel, Hash: hash, Err: err})
+			continue
+		}
+		fn(RecordFile{File: rel, Hash: hash, Record: record, Current: current})
+	}
+	return bad, nil
+}
+
+// ReadRecord reads the record of imageRef. It returns (nil, nil) when no file
+// exists, and an error for a file that exists but fails a check.
+func (s *Store) ReadRecord(imageRef string) (*kubeletv1beta1.ImagePulledRecord, error) {
+	hash := KeyHash(imageRef)
+	record, _, err := s.readRecord(filepath.Join(s.recordsDir, FilePrefix+hash), hash)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return record, err
+}
+
+func (s *Store) readRecord(path, hash string) (*kubeletv1beta1.ImagePulledRecord, bool, error) {
+	data, err := readFileLimited(s.fs, path)
+	if err != nil {
+		return nil, false, err
+	}
+	record, current, err := DecodeRecord(data)
+	if err != nil {
+		return nil, false, err
+	}
+	if KeyHash(record.ImageRef) != hash {
+		return nil, false, fmt.Errorf("%w: imageRef %q", ErrNameMismatch, record.ImageRef)
+	}
+	return record, current, nil
+}
+
+// Exists reports whether the manager directory exists.
+func (s *Store) Exists() (bool, error) {
+	_, err := s.fs.Lstat(s.managerDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
