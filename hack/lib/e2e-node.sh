@@ -1,0 +1,432 @@
+#!/usr/bin/env bash
+
+# Copyright The Kubernetes Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+set -o errexit -o nounset -o pipefail
+
+# Shell functions that start and stop the node e2e components: distribution
+# registries and a containerd, each a plain background process of the calling
+# shell, everything under one short work directory and on loopback only.
+# Sourced by hack/local-up-e2e-node.sh; every function is prefixed e2e_node::.
+#
+# State kept in globals (the caller owns E2E_NODE_DIR):
+#   E2E_NODE_DIR        work directory (short: unix socket paths < 108 bytes)
+#   E2E_NODE_PIDS       PIDs of the daemons started, in start order
+#   E2E_NODE_ENV        KEY=VALUE lines describing what runs (see local-up)
+
+E2E_NODE_PIDS=()
+E2E_NODE_ENV=()
+E2E_NODE_OWNED_NAMES=()
+
+e2e_node::log() {
+  echo "e2e-node: $*" >&2
+}
+
+# e2e_node::env KEY VALUE records one exported variable of the environment.
+e2e_node::env() {
+  E2E_NODE_ENV+=("$1=$2")
+  export "$1=$2"
+}
+
+# e2e_node::random_token prints 24 hex characters from /dev/urandom.
+e2e_node::random_token() {
+  od -An -N12 -tx1 /dev/urandom | tr -d ' \n'
+}
+
+# e2e_node::http_status HOST PORT PATH prints the HTTP status code of a GET,
+# or nothing when nothing answers. Plain bash, so no curl is needed.
+e2e_node::http_status() {
+  local fd status=""
+  if ! { exec {fd}<>"/dev/tcp/$1/$2"; } 2>/dev/null; then
+    return 0
+  fi
+  printf 'GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n' "$3" "$1" "$2" >&"${fd}" || true
+  IFS=' ' read -r -t 2 _ status _ <&"${fd}" || true
+  exec {fd}>&-
+  echo "${status}"
+}
+
+# e2e_node::port_in_use PORT succeeds when something accepts on 127.0.0.1:PORT.
+e2e_node::port_in_use() {
+  local fd
+  if { exec {fd}<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null; then
+    exec {fd}>&-
+    return 0
+  fi
+  return 1
+}
+
+# e2e_node::free_port prints a port that nothing listens on now, below the
+# ephemeral range so outgoing connections do not take it meanwhile. Another
+# process may still bind it first: callers retry when their daemon fails to.
+e2e_node::free_port() {
+  local port
+  while true; do
+    port=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+    if ! e2e_node::port_in_use "${port}"; then
+      echo "${port}"
+      return 0
+    fi
+  done
+}
+
+# e2e_node::wait_for DESCRIPTION PID TIMEOUT_SECONDS COMMAND... runs COMMAND
+# every 50ms until it succeeds; fails when PID exits or the time runs out.
+e2e_node::wait_for() {
+  local what=$1 pid=$2 timeout=$3
+  shift 3
+  local deadline=$((SECONDS + timeout))
+  until "$@"; do
+    if ! kill -0 "${pid}" 2>/dev/null; then
+      e2e_node::log "${what} (pid ${pid}) exited before it answered"
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      e2e_node::log "${what} (pid ${pid}) did not answer within ${timeout}s"
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
+e2e_node::registry_answers() {
+  local log=$1 port=$2 status
+  grep -q "listening on 127.0.0.1:${port}" "${log}" 2>/dev/null || return 1
+  status=$(e2e_node::http_status 127.0.0.1 "${port}" /v2/)
+  [[ ${status} == 200 || ${status} == 401 ]]
+}
+
+# e2e_node::start_registry NAME [USER PASSWORD]... starts a distribution
+# registry on a free loopback port with its storage, config and logs under
+# E2E_NODE_DIR/registry/NAME. With users it requires htpasswd basic auth (any
+# listed user may pull and push every repository); without, it is anonymous.
+# Sets E2E_NODE_REGISTRY_HOST (127.0.0.1:port) and E2E_NODE_REGISTRY_DIR.
+#
+# The registry's JSON log (stderr) is the access log the tests read: every
+# completed request is a "response completed" entry carrying auth.user.name,
+# the repository (vars.name), the reference (vars.reference) and the status;
+# a request refused for missing or wrong credentials logs "error authorizing
+# context" (and "error authenticating user" with the name tried). The
+# combined-format HTTP log (stdout) has no user and is kept for people.
+e2e_node::start_registry() {
+  local name=$1
+  shift
+  local dir=${E2E_NODE_DIR}/registry/${name}
+  mkdir -p "${dir}/data"
+  local auth=""
+  if (($# > 0)); then
+    : >"${dir}/htpasswd"
+    while (($# > 0)); do
+      htpasswd -Bbn "$1" "$2" | grep -v '^$' >>"${dir}/htpasswd"
+      shift 2
+    done
+    auth="auth:
+  htpasswd:
+    realm: e2e-${name}
+    path: ${dir}/htpasswd"
+  fi
+
+  local attempt port pid
+  for attempt in 1 2 3 4 5; do
+    port=$(e2e_node::free_port)
+    cat >"${dir}/config.yml" <<EOF
+version: 0.1
+log:
+  level: info
+  formatter: json
+  fields:
+    registry: ${name}
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: ${dir}/data
+  delete:
+    enabled: true
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: 127.0.0.1:${port}
+  secret: $(e2e_node::random_token)
+${auth}
+EOF
+    : >"${dir}/access.log"
+    docker-registry serve "${dir}/config.yml" >"${dir}/http.log" 2>"${dir}/access.log" &
+    pid=$!
+    E2E_NODE_PIDS+=("${pid}")
+    if e2e_node::wait_for "registry ${name}" "${pid}" 20 e2e_node::registry_answers "${dir}/access.log" "${port}"; then
+      # shellcheck disable=SC2034 # read by the caller
+      E2E_NODE_REGISTRY_HOST=127.0.0.1:${port}
+      # shellcheck disable=SC2034 # read by the caller
+      E2E_NODE_REGISTRY_DIR=${dir}
+      return 0
+    fi
+    e2e_node::stop_pid "${pid}"
+    if ! grep -q 'address already in use' "${dir}/access.log"; then
+      tail -n 20 "${dir}/access.log" >&2 || true
+      return 1
+    fi
+    e2e_node::log "registry ${name}: port ${port} taken meanwhile, trying another (attempt ${attempt})"
+  done
+  return 1
+}
+
+# e2e_node::stop_pid PID sends TERM, waits up to 10s, then KILL. PID must be
+# a child of this shell (it is reaped with wait).
+e2e_node::stop_pid() {
+  local pid=$1 i
+  kill -TERM "${pid}" 2>/dev/null || return 0
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "${pid}" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -KILL "${pid}" 2>/dev/null || true
+  wait "${pid}" 2>/dev/null || true
+}
+
+# e2e_node::snapshotter prints overlayfs when an overlay mount works inside
+# E2E_NODE_DIR (it does not on overlay-on-overlay or without privileges), else
+# native. E2E_CONTAINERD_SNAPSHOTTER overrides the probe.
+e2e_node::snapshotter() {
+  if [[ -n ${E2E_CONTAINERD_SNAPSHOTTER:-} ]]; then
+    echo "${E2E_CONTAINERD_SNAPSHOTTER}"
+    return 0
+  fi
+  local d=${E2E_NODE_DIR}/ovl-probe result=native
+  mkdir -p "${d}/l" "${d}/u" "${d}/w" "${d}/m"
+  if mount -t overlay overlay -o "lowerdir=${d}/l,upperdir=${d}/u,workdir=${d}/w" "${d}/m" 2>/dev/null; then
+    umount "${d}/m"
+    result=overlayfs
+  fi
+  rm -rf "${d}"
+  echo "${result}"
+}
+
+# e2e_node::hosts_toml HOST writes containerd's certs.d/HOST/hosts.toml so the
+# CRI plugin talks plain HTTP to that loopback registry.
+e2e_node::hosts_toml() {
+  local host=$1 dir=${E2E_NODE_DIR}/containerd/certs.d/$1
+  mkdir -p "${dir}"
+  cat >"${dir}/hosts.toml" <<EOF
+server = "http://${host}"
+
+[host."http://${host}"]
+  capabilities = ["pull", "resolve", "push"]
+  skip_verify = true
+EOF
+}
+
+e2e_node::containerd_answers() {
+  local sock=$1 plugins
+  [[ -S ${sock} ]] || return 1
+  plugins=$(ctr --address "${sock}" --timeout 1s plugins ls 2>/dev/null) || return 1
+  grep -Eq '^io\.containerd\.grpc\.v1[[:space:]]+cri[[:space:]].*[[:space:]]ok[[:space:]]*$' <<<"${plugins}"
+}
+
+# e2e_node::start_containerd starts containerd with its own config, socket,
+# root, state, opt dir and runc root under E2E_NODE_DIR/containerd, the CRI
+# plugin on, and a certs.d dir (filled by e2e_node::hosts_toml) as the CRI
+# registry config_path (read on every pull, so hosts may be added later).
+# Returns at once; e2e_node::wait_containerd waits for it. Sets
+# E2E_NODE_CONTAINERD_SOCK, E2E_NODE_CONTAINERD_PID and
+# E2E_NODE_CONTAINERD_SNAPSHOTTER.
+e2e_node::start_containerd() {
+  local dir=${E2E_NODE_DIR}/containerd
+  local sock=${E2E_NODE_DIR}/run/containerd.sock
+  mkdir -p "${dir}/root" "${dir}/state" "${dir}/opt" "${dir}/runc" "${dir}/certs.d" \
+    "${dir}/cni/bin" "${dir}/cni/net.d" "${E2E_NODE_DIR}/run"
+  local snapshotter
+  snapshotter=$(e2e_node::snapshotter)
+  # shellcheck disable=SC2034 # read by the caller
+  E2E_NODE_CONTAINERD_SNAPSHOTTER=${snapshotter}
+  # Plugins that only probe for kernel features or disks absent here: off, so
+  # the log says what matters and start-up does not wait on them.
+  cat >"${dir}/config.toml" <<EOF
+version = 2
+root = "${dir}/root"
+state = "${dir}/state"
+disabled_plugins = [
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.tracing.processor.v1.otlp",
+  "io.containerd.internal.v1.tracing",
+]
+
+[grpc]
+  address = "${sock}"
+  uid = 0
+  gid = 0
+
+[ttrpc]
+  address = "${sock}.ttrpc"
+
+[debug]
+  address = ""
+
+[metrics]
+  address = ""
+
+[plugins]
+  [plugins."io.containerd.internal.v1.opt"]
+    path = "${dir}/opt"
+
+  [plugins."io.containerd.runtime.v1.linux"]
+    runtime_root = "${dir}/runc-v1"
+
+  [plugins."io.containerd.grpc.v1.cri"]
+    # Root here lacks CAP_SYS_RESOURCE: never lower a container's OOM score
+    # below containerd's own.
+    restrict_oom_score_adj = true
+    stream_server_address = "127.0.0.1"
+    stream_server_port = "0"
+    enable_selinux = false
+
+    [plugins."io.containerd.grpc.v1.cri".containerd]
+      snapshotter = "${snapshotter}"
+      default_runtime_name = "runc"
+
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+        runtime_type = "io.containerd.runc.v2"
+
+        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+          Root = "${dir}/runc"
+
+    [plugins."io.containerd.grpc.v1.cri".cni]
+      bin_dir = "${dir}/cni/bin"
+      conf_dir = "${dir}/cni/net.d"
+
+    [plugins."io.containerd.grpc.v1.cri".registry]
+      config_path = "${dir}/certs.d"
+EOF
+  mkdir -p "${E2E_NODE_DIR}/logs"
+  containerd --config "${dir}/config.toml" --log-level "${E2E_CONTAINERD_LOG_LEVEL:-info}" \
+    >"${E2E_NODE_DIR}/logs/containerd.log" 2>&1 &
+  E2E_NODE_CONTAINERD_PID=$!
+  E2E_NODE_PIDS+=("${E2E_NODE_CONTAINERD_PID}")
+  E2E_NODE_CONTAINERD_SOCK=${sock}
+}
+
+# e2e_node::wait_containerd waits until the containerd started by
+# e2e_node::start_containerd answers and its CRI plugin is up.
+e2e_node::wait_containerd() {
+  if ! e2e_node::wait_for containerd "${E2E_NODE_CONTAINERD_PID}" 30 \
+    e2e_node::containerd_answers "${E2E_NODE_CONTAINERD_SOCK}"; then
+    tail -n 30 "${E2E_NODE_DIR}/logs/containerd.log" >&2 || true
+    return 1
+  fi
+}
+
+# e2e_node::shims prints "PID NAMESPACE ID" for every containerd shim whose
+# command line names our containerd socket (and so was started by it).
+e2e_node::shims() {
+  local sock=$1 proc pid args ns id i local_match
+  for proc in /proc/[0-9]*; do
+    pid=${proc#/proc/}
+    [[ -r ${proc}/cmdline ]] || continue
+    mapfile -d '' -t args <"${proc}/cmdline" 2>/dev/null || continue
+    ((${#args[@]} > 0)) || continue
+    [[ ${args[0]##*/} == containerd-shim* ]] || continue
+    ns="" id="" local_match=false
+    for ((i = 1; i < ${#args[@]}; i++)); do
+      case ${args[i]} in
+        -address) [[ ${args[i + 1]:-} == "${sock}" ]] && local_match=true ;;
+        -namespace) ns=${args[i + 1]:-} ;;
+        -id) id=${args[i + 1]:-} ;;
+      esac
+    done
+    if [[ ${local_match} == true ]]; then
+      echo "${pid} ${ns} ${id}"
+    fi
+  done
+}
+
+# e2e_node::stop_containerd kills the tasks our containerd runs, stops it by
+# PID, then its shims, and removes the shim sockets they left in
+# /run/containerd/s (containerd 1.6 puts them there whatever its state dir;
+# the name is sha256(<socket>/<namespace>/<id>)).
+e2e_node::stop_containerd() {
+  local pid=${E2E_NODE_CONTAINERD_PID:-}
+  local sock=${E2E_NODE_DIR}/run/containerd.sock
+  [[ -n ${pid} ]] || return 0
+  local ns task
+  E2E_NODE_OWNED_NAMES=()
+  if kill -0 "${pid}" 2>/dev/null && [[ -S ${sock} ]]; then
+    for ns in $(ctr --address "${sock}" --timeout 2s namespaces ls -q 2>/dev/null); do
+      E2E_NODE_OWNED_NAMES+=("${ns}")
+      for task in $(ctr --address "${sock}" --timeout 2s -n "${ns}" tasks ls -q 2>/dev/null); do
+        E2E_NODE_OWNED_NAMES+=("${task}")
+        timeout 10 ctr --address "${sock}" -n "${ns}" tasks kill -a -s SIGKILL "${task}" >/dev/null 2>&1 || true
+        timeout 10 ctr --address "${sock}" -n "${ns}" tasks delete -f "${task}" >/dev/null 2>&1 || true
+      done
+    done
+  fi
+  local shims
+  shims=$(e2e_node::shims "${sock}")
+  e2e_node::stop_pid "${pid}"
+  local spid sns sid
+  while read -r spid sns sid; do
+    [[ -n ${spid} ]] || continue
+    E2E_NODE_OWNED_NAMES+=("${sns}" "${sid}")
+    kill -KILL "${spid}" 2>/dev/null || true
+    rm -f "/run/containerd/s/$(printf '%s' "${sock}/${sns}/${sid}" | sha256sum | cut -d' ' -f1)"
+  done <<<"${shims}"
+  # Containers a killed shim left behind, still known to runc.
+  local root id
+  for root in "${E2E_NODE_DIR}"/containerd/runc/*/; do
+    [[ -d ${root} ]] || continue
+    for id in $(runc --root "${root}" list -q 2>/dev/null); do
+      runc --root "${root}" delete -f "${id}" >/dev/null 2>&1 || true
+    done
+  done
+}
+
+# e2e_node::unmount_all unmounts everything mounted under E2E_NODE_DIR,
+# deepest first (lazily when busy).
+e2e_node::unmount_all() {
+  local mnt
+  awk -v d="${E2E_NODE_DIR}/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r |
+    while IFS= read -r mnt; do
+      umount "${mnt}" 2>/dev/null || umount -l "${mnt}" 2>/dev/null || e2e_node::log "cannot unmount ${mnt}"
+    done
+}
+
+# e2e_node::snapshot_cgroups writes the cgroup directories that exist now, so
+# e2e_node::remove_new_cgroups can tell which ones the run created.
+e2e_node::snapshot_cgroups() {
+  find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | sort >"${E2E_NODE_DIR}/cgroups.before" || true
+}
+
+# e2e_node::remove_new_cgroups removes the cgroup directories created since
+# the snapshot whose path names one of our containerd namespaces, tasks or
+# shims (rmdir only succeeds on cgroups without processes or children).
+e2e_node::remove_new_cgroups() {
+  local before=${E2E_NODE_DIR}/cgroups.before
+  [[ -f ${before} ]] || return 0
+  ((${#E2E_NODE_OWNED_NAMES[@]} > 0)) || return 0
+  local pattern name dir
+  pattern=""
+  for name in "${E2E_NODE_OWNED_NAMES[@]}"; do
+    [[ -n ${name} ]] || continue
+    pattern+="${pattern:+|}/${name//./\\.}(/|$)"
+  done
+  [[ -n ${pattern} ]] || return 0
+  find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | sort | comm -13 "${before}" - |
+    grep -E "${pattern}" | sort -r | while read -r dir; do
+    rmdir "${dir}" 2>/dev/null || true
+  done
+}
