@@ -20,6 +20,7 @@ import (
 	"context"
 	"time"
 
+	"k8s.io/imagepullrecords"
 	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
 )
 
@@ -93,4 +94,50 @@ type Decision struct {
 	MustPull bool
 	// Verification is the rule that decided.
 	Verification Verification
+}
+
+// RecordsStore is one layer of pull record storage: the file store, the
+// in-memory layer, or their composition. Returned records are shared and
+// must not be modified; writers store new values.
+type RecordsStore interface {
+	// ListImagePullIntents returns every intent that decodes, and the files
+	// that do not. A broken intent file counts as an intent for every image
+	// string hashing to its name.
+	ListImagePullIntents() ([]*kubeletconfig.ImagePullIntent, []*imagepullrecords.FileError, error)
+	// ImagePullIntentExists reports whether an intent exists for image. A
+	// broken file of that name counts as an intent.
+	ImagePullIntentExists(image string) (bool, error)
+	// WriteImagePullIntent durably writes an intent for image.
+	WriteImagePullIntent(image string) error
+	// DeleteImagePullIntent removes the intent for image; absent is fine.
+	DeleteImagePullIntent(image string) error
+
+	// ListImagePulledRecords returns every record that decodes, and the
+	// files that do not.
+	ListImagePulledRecords() ([]*kubeletconfig.ImagePulledRecord, []*imagepullrecords.FileError, error)
+	// GetImagePulledRecord returns the record of imageRef, nil when there is
+	// none, and an error wrapping ErrRecordPoisoned when a file exists for
+	// imageRef but is broken.
+	GetImagePulledRecord(imageRef string) (*kubeletconfig.ImagePulledRecord, error)
+	// WriteImagePulledRecord durably writes record, replacing any file (even
+	// a broken one) for its image ref.
+	WriteImagePulledRecord(record *kubeletconfig.ImagePulledRecord) error
+	// DeleteImagePulledRecord removes the record of imageRef; absent is fine.
+	DeleteImagePulledRecord(imageRef string) error
+}
+
+// RuntimeImage is what start-up housekeeping needs to know of an image in
+// the container runtime.
+type RuntimeImage struct {
+	// ID is the runtime's image ID, the key of the image's record.
+	ID string
+	// RepoTags are normalised references with a tag.
+	RepoTags []string
+	// RepoDigests are normalised references with a digest.
+	RepoDigests []string
+}
+
+// ImageLister lists the images in the container runtime.
+type ImageLister interface {
+	ListImages(ctx context.Context) ([]RuntimeImage, error)
 }

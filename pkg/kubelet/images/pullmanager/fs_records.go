@@ -1,0 +1,141 @@
+/*
+Copyright The Kubernetes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package pullmanager
+
+import (
+	"errors"
+	"fmt"
+
+	"k8s.io/imagepullrecords"
+	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
+	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
+	kubeletconfigv1beta1 "k8s.io/kubernetes/pkg/kubelet/apis/config/v1beta1"
+)
+
+// ErrRecordPoisoned is wrapped by errors for a record file that exists but
+// cannot be read or decoded, or whose name does not hash from its content.
+// Such a record never grants anything and is never treated as absent.
+var ErrRecordPoisoned = errors.New("image pulled record is broken")
+
+// fsRecords is the file store: the durable source of truth, one file per
+// intent and per record, read and written through k8s.io/imagepullrecords.
+type fsRecords struct {
+	store *imagepullrecords.Store
+}
+
+var _ RecordsStore = &fsRecords{}
+
+// NewFileRecordsStore returns the file store over an opened records store.
+func NewFileRecordsStore(store *imagepullrecords.Store) RecordsStore {
+	return &fsRecords{store: store}
+}
+
+func (f *fsRecords) ListImagePullIntents() ([]*kubeletconfig.ImagePullIntent, []*imagepullrecords.FileError, error) {
+	var intents []*kubeletconfig.ImagePullIntent
+	var convErrs []*imagepullrecords.FileError
+	bad, err := f.store.WalkIntents(func(file imagepullrecords.IntentFile) {
+		out := &kubeletconfig.ImagePullIntent{}
+		if err := kubeletconfigv1beta1.Convert_v1beta1_ImagePullIntent_To_config_ImagePullIntent(file.Intent, out); err != nil {
+			convErrs = append(convErrs, &imagepullrecords.FileError{File: file.File, Hash: file.Hash, Err: err})
+			return
+		}
+		intents = append(intents, out)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return intents, append(fileErrorPointers(bad), convErrs...), nil
+}
+
+func (f *fsRecords) ImagePullIntentExists(image string) (bool, error) {
+	intents, bad, err := f.ListImagePullIntents()
+	if err != nil {
+		return false, err
+	}
+	for _, i := range intents {
+		if i.Image == image {
+			return true, nil
+		}
+	}
+	hash := imagepullrecords.KeyHash(image)
+	for _, b := range bad {
+		if b.Hash == hash {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (f *fsRecords) WriteImagePullIntent(image string) error {
+	return f.store.WriteIntent(&kubeletv1beta1.ImagePullIntent{Image: image})
+}
+
+func (f *fsRecords) DeleteImagePullIntent(image string) error {
+	return f.store.DeleteIntent(image)
+}
+
+func (f *fsRecords) ListImagePulledRecords() ([]*kubeletconfig.ImagePulledRecord, []*imagepullrecords.FileError, error) {
+	var records []*kubeletconfig.ImagePulledRecord
+	var convErrs []*imagepullrecords.FileError
+	bad, err := f.store.WalkRecords(func(file imagepullrecords.RecordFile) {
+		out := &kubeletconfig.ImagePulledRecord{}
+		if err := kubeletconfigv1beta1.Convert_v1beta1_ImagePulledRecord_To_config_ImagePulledRecord(file.Record, out); err != nil {
+			convErrs = append(convErrs, &imagepullrecords.FileError{File: file.File, Hash: file.Hash, Err: err})
+			return
+		}
+		records = append(records, out)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return records, append(fileErrorPointers(bad), convErrs...), nil
+}
+
+func (f *fsRecords) GetImagePulledRecord(imageRef string) (*kubeletconfig.ImagePulledRecord, error) {
+	rec, err := f.store.ReadRecord(imageRef)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRecordPoisoned, err)
+	}
+	if rec == nil {
+		return nil, nil
+	}
+	out := &kubeletconfig.ImagePulledRecord{}
+	if err := kubeletconfigv1beta1.Convert_v1beta1_ImagePulledRecord_To_config_ImagePulledRecord(rec, out); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRecordPoisoned, err)
+	}
+	return out, nil
+}
+
+func (f *fsRecords) WriteImagePulledRecord(record *kubeletconfig.ImagePulledRecord) error {
+	out := &kubeletv1beta1.ImagePulledRecord{}
+	if err := kubeletconfigv1beta1.Convert_config_ImagePulledRecord_To_v1beta1_ImagePulledRecord(record, out); err != nil {
+		return err
+	}
+	return f.store.WriteRecord(out)
+}
+
+func (f *fsRecords) DeleteImagePulledRecord(imageRef string) error {
+	return f.store.DeleteRecord(imageRef)
+}
+
+func fileErrorPointers(in []imagepullrecords.FileError) []*imagepullrecords.FileError {
+	out := make([]*imagepullrecords.FileError, 0, len(in))
+	for i := range in {
+		out = append(out, &in[i])
+	}
+	return out
+}

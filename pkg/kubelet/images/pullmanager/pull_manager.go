@@ -1,0 +1,741 @@
+/*
+Copyright The Kubernetes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package pullmanager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/imagepullrecords"
+	"k8s.io/klog/v2"
+	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
+	kubeletconfigv1beta1 "k8s.io/kubernetes/pkg/kubelet/apis/config/v1beta1"
+	"k8s.io/kubernetes/pkg/util/parsers"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/lru"
+)
+
+// Options configure a file-backed pull manager.
+type Options struct {
+	// RootDir is the kubelet root directory; records live in
+	// RootDir/image_manager.
+	RootDir string
+	// FS is the filesystem of the record store; nil means the real one.
+	FS imagepullrecords.FS
+	// Policy is imagePullCredentialsVerificationPolicy; empty means
+	// NeverVerifyPreloadedImages.
+	Policy kubeletconfig.ImagePullCredentialsVerificationPolicy
+	// Allowlist is preloadedImagesVerificationAllowlist, already validated.
+	Allowlist []string
+	// ImageLister lists the runtime's images for start-up housekeeping.
+	ImageLister ImageLister
+	// MaxPods sizes the in-memory usage gauges.
+	MaxPods int32
+	// Clock stamps records; nil means the real clock.
+	Clock clock.Clock
+	// ReadOnly opens the records without the writer lock and never writes:
+	// decisions are made as usual, write-backs and housekeeping changes stay
+	// in memory, and recording pulls fails. For dry runs and for inspecting
+	// a root dir that a running kubelet owns.
+	ReadOnly bool
+	// HousekeepingAttempts is how many times start-up lists the runtime's
+	// images before giving up; 0 means 3.
+	HousekeepingAttempts int
+	// HousekeepingRetryDelay is the pause between attempts; 0 means 500ms.
+	HousekeepingRetryDelay time.Duration
+}
+
+// Manager is a PullManager that holds the record directory's writer lock
+// until it is closed.
+type Manager interface {
+	PullManager
+	// Close releases the writer lock.
+	Close() error
+}
+
+// ErrReadOnly is returned when recording a pull with a read-only manager.
+var ErrReadOnly = errors.New("pull manager is read-only")
+
+// maxParsedNames bounds the cache of parsed image names: image strings come
+// from pods, so the cache must not grow with them.
+const maxParsedNames = 4096
+
+// housekeepingRetryInterval spaces out retries of start-up housekeeping
+// made from decisions after it failed at start-up.
+const housekeepingRetryInterval = 10 * time.Second
+
+// pullState tracks one image string's pulls in this process. It exists while
+// a pull is in flight or while the intent is pinned.
+type pullState struct {
+	// inFlight counts pulls started and not yet recorded or failed.
+	inFlight int
+	// pinned keeps the intent on disk after the pulls end: a record write
+	// failed, or start-up could not decide whether the image is present.
+	pinned bool
+	// repo is repo(image), empty when the image does not parse.
+	repo string
+}
+
+// fileBackedManager implements Manager. Lock order: imageLocks (one image
+// string) before recordLocks (one image ref) before pullsMu; the memory
+// layer's own mutex is innermost and held only inside its methods.
+type fileBackedManager struct {
+	store    *imagepullrecords.Store
+	lock     *imagepullrecords.WriterLock
+	records  *cachedRecords
+	policy   *verificationPolicy
+	lister   ImageLister
+	clock    clock.Clock
+	readOnly bool
+	metrics  *managerMetrics
+
+	imageLocks  *stripedLocks
+	recordLocks *stripedLocks
+
+	pullsMu sync.Mutex
+	// pulls holds per image string state; see pullState.
+	pulls map[string]*pullState
+	// pullsByRepo counts in-flight pulls per repo(image).
+	pullsByRepo map[string]int
+
+	parsed *lru.Cache
+
+	housekeepingMu       sync.Mutex
+	housekeepingDone     bool
+	housekeepingLastTry  time.Time
+	housekeepingAttempts int
+	housekeepingDelay    time.Duration
+}
+
+var _ Manager = &fileBackedManager{}
+
+// NewFileBackedPullManager opens the records under opts.RootDir, takes the
+// writer lock (unless read-only), removes leftover temporaries, loads every
+// record and intent into memory, migrates older files and runs start-up
+// housekeeping against the runtime. It returns only when all of that is
+// done, so no decision is made on a partial view.
+func NewFileBackedPullManager(ctx context.Context, opts Options) (Manager, error) {
+	logger := klog.FromContext(ctx)
+	policy, err := newVerificationPolicy(opts.Policy, opts.Allowlist)
+	if err != nil {
+		return nil, err
+	}
+	fsys := opts.FS
+	if fsys == nil {
+		fsys = imagepullrecords.OS
+	}
+	managerDir := filepath.Join(opts.RootDir, imagepullrecords.ManagerDirName)
+	m := &fileBackedManager{
+		policy:            policy,
+		lister:            opts.ImageLister,
+		clock:             opts.Clock,
+		readOnly:          opts.ReadOnly,
+		metrics:           newManagerMetrics(opts.MaxPods),
+		imageLocks:        newStripedLocks(defaultLockStripes),
+		recordLocks:       newStripedLocks(defaultLockStripes),
+		pulls:             map[string]*pullState{},
+		pullsByRepo:       map[string]int{},
+		parsed:            lru.New(maxParsedNames),
+		housekeepingDelay: opts.HousekeepingRetryDelay,
+	}
+	if m.clock == nil {
+		m.clock = clock.RealClock{}
+	}
+	m.housekeepingAttempts = opts.HousekeepingAttempts
+	if m.housekeepingAttempts <= 0 {
+		m.housekeepingAttempts = 3
+	}
+	if m.housekeepingDelay <= 0 {
+		m.housekeepingDelay = 500 * time.Millisecond
+	}
+
+	if !opts.ReadOnly {
+		// The lock lives in the manager directory: create it first.
+		if err := fsys.MkdirAll(managerDir, imagepullrecords.DirMode); err != nil {
+			return nil, fmt.Errorf("creating %s: %w", managerDir, err)
+		}
+		m.lock, err = imagepullrecords.AcquireWriterLock(fsys, managerDir)
+		if err != nil {
+			return nil, err
+		}
+	}
+	// From here on, release the lock on every error.
+	ok := false
+	defer func() {
+		if !ok {
+			_ = m.lock.Release()
+		}
+	}()
+
+	m.store, err = imagepullrecords.Open(imagepullrecords.Options{ManagerDir: managerDir, FS: fsys, ReadOnly: opts.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	if !opts.ReadOnly {
+		removed, err := m.store.RemoveTemporaries()
+		for _, path := range removed {
+			logger.V(2).Info("Removed leftover temporary image pull record file", "path", path)
+		}
+		if err != nil {
+			// Leftover temporaries are ignored by readers; removing them is
+			// housekeeping, not a condition for correct decisions.
+			logger.Error(err, "Failed to remove leftover temporary image pull record files")
+		}
+	}
+	if err := m.load(ctx); err != nil {
+		return nil, err
+	}
+	m.runHousekeeping(ctx, true)
+	ok = true
+	return m, nil
+}
+
+// load reads every record and intent into memory, normalises
+// credentialMapping keys, and rewrites older-version or non-normalised files
+// in the current form (unless read-only).
+func (m *fileBackedManager) load(ctx context.Context) error {
+	logger := klog.FromContext(ctx)
+	mem := newMemoryRecords()
+	m.records = &cachedRecords{disk: NewFileRecordsStore(m.store), mem: mem}
+
+	var rewriteRecords []*kubeletconfig.ImagePulledRecord
+	var rewriteIntents []string
+	goodRecords := 0
+	badRecords, err := m.store.WalkRecords(func(file imagepullrecords.RecordFile) {
+		rec := &kubeletconfig.ImagePulledRecord{}
+		if err := kubeletconfigv1beta1.Convert_v1beta1_ImagePulledRecord_To_config_ImagePulledRecord(file.Record, rec); err != nil {
+			logger.Error(err, "Image pulled record is broken; decisions that need it require a pull", "file", file.File)
+			mem.poisonRecord(file.Hash)
+			return
+		}
+		normalized, changed := normalizeRecord(rec)
+		_ = mem.WriteImagePulledRecord(normalized)
+		goodRecords++
+		if changed || !file.Current {
+			rewriteRecords = append(rewriteRecords, normalized)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("loading image pulled records: %w", err)
+	}
+	for _, bad := range badRecords {
+		// Logged once, here; the decision that meets it counts an error.
+		logger.Error(bad.Err, "Image pulled record is broken; decisions that need it require a pull", "file", bad.File)
+		if bad.Hash != "" {
+			mem.poisonRecord(bad.Hash)
+		}
+	}
+	goodIntents := 0
+	badIntents, err := m.store.WalkIntents(func(file imagepullrecords.IntentFile) {
+		_ = mem.WriteImagePullIntent(file.Intent.Image)
+		goodIntents++
+		if !file.Current {
+			rewriteIntents = append(rewriteIntents, file.Intent.Image)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("loading image pull intents: %w", err)
+	}
+	for _, bad := range badIntents {
+		logger.Error(bad.Err, "Image pull intent is broken; it counts as an intent for its image", "file", bad.File)
+		if bad.Hash != "" {
+			mem.poisonIntent(bad.Hash)
+		}
+	}
+	OnDiskPulledRecords.Set(float64(goodRecords))
+	OnDiskPullIntents.Set(float64(goodIntents))
+
+	// Every intent found at start-up is pinned until housekeeping decides
+	// whether its image is present: until then the name counts as pulled by
+	// the kubelet, which fails safe.
+	intents, _, _ := mem.ListImagePullIntents()
+	for _, intent := range intents {
+		m.pulls[intent.Image] = &pullState{pinned: true, repo: m.repoOrEmpty(intent.Image)}
+	}
+
+	if m.readOnly {
+		return nil
+	}
+	for _, rec := range rewriteRecords {
+		if err := m.records.disk.WriteImagePulledRecord(rec); err != nil {
+			m.metrics.recordWriteErrors.Inc()
+			logger.Error(err, "Failed to migrate image pulled record", "imageRef", rec.ImageRef)
+		}
+	}
+	for _, image := range rewriteIntents {
+		if err := m.records.disk.WriteImagePullIntent(image); err != nil {
+			m.metrics.intentWriteErrors.Inc()
+			logger.Error(err, "Failed to migrate image pull intent", "image", image)
+		}
+	}
+	m.updateUsage()
+	return nil
+}
+
+// repo returns repo(image), caching the parse in a bounded cache.
+func (m *fileBackedManager) repo(image string) (string, error) {
+	if v, ok := m.parsed.Get(image); ok {
+		return v.(string), nil
+	}
+	repo, err := parsers.RepositoryName(image)
+	if err != nil {
+		return "", err
+	}
+	m.parsed.Add(image, repo)
+	return repo, nil
+}
+
+func (m *fileBackedManager) repoOrEmpty(image string) string {
+	repo, _ := m.repo(image)
+	return repo
+}
+
+func (m *fileBackedManager) updateUsage() {
+	records, intents := m.records.mem.counts()
+	m.metrics.setInMemoryUsage(records, intents)
+}
+
+// Close releases the writer lock.
+func (m *fileBackedManager) Close() error {
+	return m.lock.Release()
+}
+
+// RecordPullIntent implements PullManager.
+func (m *fileBackedManager) RecordPullIntent(ctx context.Context, image string) error {
+	if m.readOnly {
+		return ErrReadOnly
+	}
+	unlock := m.imageLocks.lock(image)
+	defer unlock()
+
+	// Count first: from now on the name counts as pulled by the kubelet.
+	m.addInFlight(image, 1)
+	if err := m.writeIntent(ctx, image); err != nil {
+		m.addInFlight(image, -1)
+		return fmt.Errorf("recording the intent to pull %q: %w", image, err)
+	}
+	return nil
+}
+
+// writeIntent makes the intent for image durable unless memory shows a good
+// intent file for it already.
+func (m *fileBackedManager) writeIntent(ctx context.Context, image string) error {
+	m.records.mem.mu.RLock()
+	_, exists := m.records.mem.intents[image]
+	m.records.mem.mu.RUnlock()
+	if exists {
+		return nil
+	}
+	if err := m.records.WriteImagePullIntent(image); err != nil {
+		m.metrics.intentWriteErrors.Inc()
+		klog.FromContext(ctx).Error(err, "Failed to write image pull intent", "image", image)
+		return err
+	}
+	OnDiskPullIntents.Inc()
+	m.updateUsage()
+	return nil
+}
+
+// addInFlight changes the in-flight count of image by delta.
+func (m *fileBackedManager) addInFlight(image string, delta int) {
+	m.pullsMu.Lock()
+	defer m.pullsMu.Unlock()
+	st := m.pulls[image]
+	if st == nil {
+		st = &pullState{repo: m.repoOrEmpty(image)}
+		m.pulls[image] = st
+	}
+	st.inFlight += delta
+	if st.inFlight < 0 {
+		st.inFlight = 0
+	}
+	if st.repo != "" {
+		m.pullsByRepo[st.repo] += delta
+		if m.pullsByRepo[st.repo] <= 0 {
+			delete(m.pullsByRepo, st.repo)
+		}
+	}
+	if st.inFlight == 0 && !st.pinned {
+		delete(m.pulls, image)
+	}
+}
+
+// RecordImagePulled implements PullManager.
+func (m *fileBackedManager) RecordImagePulled(ctx context.Context, image, imageRef string, credentials *kubeletconfig.ImagePullCredentials) error {
+	if m.readOnly {
+		return ErrReadOnly
+	}
+	unlock := m.imageLocks.lock(image)
+	defer unlock()
+
+	err := m.writePulledRecord(ctx, image, imageRef, credentials)
+
+	m.pullsMu.Lock()
+	st := m.pulls[image]
+	if st == nil {
+		st = &pullState{repo: m.repoOrEmpty(image)}
+		m.pulls[image] = st
+	}
+	if err != nil {
+		// The record is not durable: keep the intent so that the name stays
+		// "pulled by the kubelet" and is never taken for preloaded.
+		st.pinned = true
+	} else {
+		st.pinned = false
+	}
+	m.pullsMu.Unlock()
+	m.addInFlight(image, -1)
+
+	if err != nil {
+		return err
+	}
+	m.removeIntentIfIdle(ctx, image)
+	return nil
+}
+
+// writePulledRecord merges credentials into the record of imageRef under
+// repo(image) and writes it, refreshing lastUpdatedTime.
+func (m *fileBackedManager) writePulledRecord(ctx context.Context, image, imageRef string, credentials *kubeletconfig.ImagePullCredentials) error {
+	if imageRef == "" {
+		return fmt.Errorf("recording the pull of %q: empty image ref", image)
+	}
+	repo, err := m.repo(image)
+	if err != nil {
+		return fmt.Errorf("recording the pull of %q: %w", image, err)
+	}
+	unlock := m.recordLocks.lock(imageRef)
+	defer unlock()
+
+	current, err := m.records.GetImagePulledRecord(imageRef)
+	if err != nil {
+		// A broken file is replaced by a record holding only what this pull
+		// proved: the old content cannot be trusted.
+		current = nil
+	}
+	updated, _ := withCredentials(current, imageRef, repo, credentials)
+	updated.LastUpdatedTime = metav1.NewTime(m.clock.Now())
+	if err := m.records.WriteImagePulledRecord(updated); err != nil {
+		m.metrics.recordWriteErrors.Inc()
+		klog.FromContext(ctx).Error(err, "Failed to write image pulled record; the pull intent stays", "image", image, "imageRef", imageRef)
+		return fmt.Errorf("recording the pull of %q as %q: %w", image, imageRef, err)
+	}
+	if current == nil {
+		OnDiskPulledRecords.Inc()
+		m.updateUsage()
+	}
+	return nil
+}
+
+// removeIntentIfIdle deletes the intent of image when no pull of it is in
+// flight and it is not pinned. The caller holds the image's lock.
+func (m *fileBackedManager) removeIntentIfIdle(ctx context.Context, image string) {
+	m.pullsMu.Lock()
+	st := m.pulls[image]
+	idle := st == nil || (st.inFlight == 0 && !st.pinned)
+	m.pullsMu.Unlock()
+	if !idle {
+		return
+	}
+	existed, _ := m.records.mem.ImagePullIntentExists(image)
+	if !existed {
+		return
+	}
+	if err := m.records.DeleteImagePullIntent(image); err != nil {
+		// The intent stays on disk and in memory: the name keeps counting
+		// as pulled by the kubelet, which fails safe.
+		m.metrics.intentWriteErrors.Inc()
+		klog.FromContext(ctx).Error(err, "Failed to remove image pull intent", "image", image)
+		return
+	}
+	OnDiskPullIntents.Dec()
+	m.updateUsage()
+}
+
+// RecordImagePullFailed implements PullManager.
+func (m *fileBackedManager) RecordImagePullFailed(ctx context.Context, image string) {
+	if m.readOnly {
+		return
+	}
+	unlock := m.imageLocks.lock(image)
+	defer unlock()
+	m.addInFlight(image, -1)
+	m.removeIntentIfIdle(ctx, image)
+}
+
+// pulledByKubelet reports whether the kubelet pulled (or started pulling)
+// image under its repository name: the record has an entry for repo or an
+// empty mapping, or a pull or an intent exists for an image string with
+// this repo.
+func (m *fileBackedManager) pulledByKubelet(image, repo string, record *kubeletconfig.ImagePulledRecord) bool {
+	if record != nil {
+		if len(record.CredentialMapping) == 0 {
+			return true
+		}
+		if _, ok := record.CredentialMapping[repo]; ok {
+			return true
+		}
+	}
+	m.pullsMu.Lock()
+	inFlight := m.pullsByRepo[repo] > 0
+	m.pullsMu.Unlock()
+	if inFlight {
+		return true
+	}
+	return m.records.mem.intentForRepo(image, repo)
+}
+
+// MustAttemptImagePull implements PullManager. The steps are those of the
+// package documentation; every path that cannot prove access returns "must
+// pull".
+func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, imageRef string, podCredentials GetPodCredentials) (decision Decision, err error) {
+	result := CheckResultError
+	defer func() { m.metrics.check(result) }()
+	mustPull := Decision{MustPull: true, Verification: VerificationMustPull}
+
+	// 1. Without an image ref there is nothing to look up.
+	if imageRef == "" {
+		result = CheckResultMustAuthenticate
+		return mustPull, nil
+	}
+	// Until start-up housekeeping has classified the intents, a name may
+	// look preloaded that is not: fail safe.
+	if !m.ensureHousekeeping(ctx) {
+		return mustPull, nil
+	}
+
+	// 2. Policy exemptions that need no record.
+	if m.policy.policy == kubeletconfig.NeverVerify {
+		result = CheckResultPolicyAllowed
+		return Decision{Verification: VerificationPolicy}, nil
+	}
+	repo, err := m.repo(image)
+	if err != nil {
+		// An image that does not parse cannot be matched against records.
+		return mustPull, nil
+	}
+	if m.policy.policy == kubeletconfig.NeverVerifyAllowlistedImages && m.policy.allowlisted(repo) {
+		result = CheckResultPolicyAllowed
+		return Decision{Verification: VerificationPolicy}, nil
+	}
+
+	// 3. The record, from memory. A broken file never grants.
+	record, err := m.records.mem.GetImagePulledRecord(imageRef)
+	if err != nil {
+		return mustPull, nil
+	}
+
+	// 4. Preloaded names are judged per repository name.
+	if m.policy.policy == kubeletconfig.NeverVerifyPreloadedImages && !m.pulledByKubelet(image, repo, record) {
+		result = CheckResultPolicyAllowed
+		return Decision{Verification: VerificationNotPulledByKubelet}, nil
+	}
+
+	// 5. The entry for this name.
+	var entry kubeletconfig.ImagePullCredentials
+	found := false
+	if record != nil {
+		entry, found = record.CredentialMapping[repo]
+	}
+	if !found {
+		result = CheckResultMustAuthenticate
+		return mustPull, nil
+	}
+	if entry.NodePodsAccessible {
+		result = CheckResultRecordFound
+		return Decision{Verification: VerificationNodeAccessible}, nil
+	}
+	if len(entry.KubernetesSecrets) == 0 && len(entry.KubernetesServiceAccounts) == 0 {
+		// An empty entry grants nothing; no need to resolve credentials.
+		result = CheckResultMustAuthenticate
+		return mustPull, nil
+	}
+
+	// 6. Only now resolve the pod's credentials.
+	secrets, serviceAccount, err := podCredentials()
+	if err != nil {
+		return mustPull, fmt.Errorf("resolving the pod's credentials for %q: %w", image, err)
+	}
+	capReached := len(entry.KubernetesSecrets) >= maxSecretsPerEntry
+
+	// 7. A credential whose hash is on record.
+	for _, podSecret := range secrets {
+		if podSecret.CredentialHash == "" {
+			continue
+		}
+		for _, recorded := range entry.KubernetesSecrets {
+			if recorded.CredentialHash != podSecret.CredentialHash {
+				continue
+			}
+			if !capReached && !secretRecorded(entry.KubernetesSecrets, podSecret) {
+				m.writeBackSecret(ctx, imageRef, repo, podSecret)
+			}
+			result = CheckResultRecordFound
+			return Decision{Verification: VerificationSecretHash}, nil
+		}
+	}
+
+	// 8. A Secret whose coordinates are on record with another hash: it was
+	// rotated, or its hash was unknown. Past the cap it is not accepted,
+	// since accepting it would need a write that the cap forbids.
+	if !capReached {
+		for _, podSecret := range secrets {
+			if podSecret.CredentialHash == "" {
+				continue
+			}
+			for _, recorded := range entry.KubernetesSecrets {
+				if sameSecretCoordinates(recorded, podSecret) {
+					m.writeBackSecret(ctx, imageRef, repo, podSecret)
+					result = CheckResultRecordFound
+					return Decision{Verification: VerificationSecretCoordinates}, nil
+				}
+			}
+		}
+	}
+
+	// 10. The pod's service account.
+	if serviceAccount != nil {
+		for _, recorded := range entry.KubernetesServiceAccounts {
+			if recorded == *serviceAccount {
+				result = CheckResultRecordFound
+				return Decision{Verification: VerificationServiceAccount}, nil
+			}
+		}
+	}
+
+	// 11. Nothing lets the pod in.
+	result = CheckResultMustAuthenticate
+	return mustPull, nil
+}
+
+func sameSecretCoordinates(a, b kubeletconfig.ImagePullSecret) bool {
+	return a.UID == b.UID && a.Namespace == b.Namespace && a.Name == b.Name
+}
+
+// secretRecorded reports whether s is on record with its coordinates and hash.
+func secretRecorded(recorded []kubeletconfig.ImagePullSecret, s kubeletconfig.ImagePullSecret) bool {
+	for _, r := range recorded {
+		if r == s {
+			return true
+		}
+	}
+	return false
+}
+
+// writeBackSecret stores a Secret a decision proved (same content as a
+// recorded one, or a rotation of a recorded one) in the record of imageRef
+// under repo. A failed write is logged and counted; the decision stands.
+func (m *fileBackedManager) writeBackSecret(ctx context.Context, imageRef, repo string, secret kubeletconfig.ImagePullSecret) {
+	logger := klog.FromContext(ctx)
+	unlock := m.recordLocks.lock(imageRef)
+	defer unlock()
+	current, err := m.records.mem.GetImagePulledRecord(imageRef)
+	if err != nil || current == nil {
+		return
+	}
+	entry, ok := current.CredentialMapping[repo]
+	if !ok || entry.NodePodsAccessible || len(entry.KubernetesSecrets) >= maxSecretsPerEntry {
+		// The record changed since the decision read it.
+		return
+	}
+	updated, changed := withCredentials(current, imageRef, repo, &kubeletconfig.ImagePullCredentials{
+		KubernetesSecrets: []kubeletconfig.ImagePullSecret{secret},
+	})
+	if !changed {
+		return
+	}
+	if m.readOnly {
+		// Dry runs decide as the kubelet would but change nothing.
+		return
+	}
+	if err := m.records.WriteImagePulledRecord(updated); err != nil {
+		m.metrics.recordWriteErrors.Inc()
+		logger.Error(err, "Failed to store a verified Secret in the image pulled record", "imageRef", imageRef,
+			"secretNamespace", secret.Namespace, "secretName", secret.Name)
+	}
+}
+
+// PruneUnknownRecords implements PullManager.
+func (m *fileBackedManager) PruneUnknownRecords(ctx context.Context, presentImageRefs []string, until time.Time) ([]string, error) {
+	logger := klog.FromContext(ctx)
+	if m.readOnly {
+		return nil, ErrReadOnly
+	}
+	present := make(map[string]struct{}, len(presentImageRefs))
+	for _, ref := range presentImageRefs {
+		present[ref] = struct{}{}
+	}
+	records, _, _ := m.records.mem.ListImagePulledRecords()
+	var removed []string
+	var errs []error
+	for _, candidate := range records {
+		if _, ok := present[candidate.ImageRef]; ok {
+			continue
+		}
+		if m.pruneRecord(ctx, candidate.ImageRef, until, &errs) {
+			removed = append(removed, candidate.ImageRef)
+		}
+	}
+	if len(removed) > 0 {
+		logger.V(2).Info("Pruned image pulled records of images no longer present", "count", len(removed))
+	}
+	return removed, errors.Join(errs...)
+}
+
+// pruneRecord deletes the record of imageRef if it is still older than until
+// and no pull that could refresh it is in flight.
+func (m *fileBackedManager) pruneRecord(ctx context.Context, imageRef string, until time.Time, errs *[]error) bool {
+	unlock := m.recordLocks.lock(imageRef)
+	defer unlock()
+	record, err := m.records.mem.GetImagePulledRecord(imageRef)
+	if err != nil || record == nil {
+		return false
+	}
+	// A record refreshed after the cut-off belongs to a pull that raced the
+	// image listing: the image is back.
+	if !record.LastUpdatedTime.Time.Before(until) {
+		return false
+	}
+	m.pullsMu.Lock()
+	busy := false
+	if len(record.CredentialMapping) == 0 {
+		busy = len(m.pullsByRepo) > 0
+	}
+	for repo := range record.CredentialMapping {
+		if m.pullsByRepo[repo] > 0 {
+			busy = true
+			break
+		}
+	}
+	m.pullsMu.Unlock()
+	if busy {
+		return false
+	}
+	if err := m.records.DeleteImagePulledRecord(imageRef); err != nil {
+		m.metrics.recordWriteErrors.Inc()
+		klog.FromContext(ctx).Error(err, "Failed to prune image pulled record", "imageRef", imageRef)
+		*errs = append(*errs, err)
+		return false
+	}
+	OnDiskPulledRecords.Dec()
+	m.updateUsage()
+	return true
+}
