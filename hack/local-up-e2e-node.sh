@@ -53,11 +53,12 @@ set -o errexit -o nounset -o pipefail
 #   E2E_REGISTRY_B               127.0.0.1:<port>, htpasswd auth
 #   E2E_REGISTRY_B_USER1 E2E_REGISTRY_B_PASS1
 #   E2E_REGISTRY_ANON            127.0.0.1:<port>, no auth
-#   E2E_REGISTRY_<X>_ACCESS_LOG  the registry's JSON log: one object a line,
-#                                "response completed" entries carry
-#                                auth.user.name, vars.name, vars.reference and
-#                                http.response.status; refusals log
-#                                "error authorizing context"
+#   E2E_REGISTRY_<X>_ACCESS_LOG  the registry's JSON log at level debug: one
+#                                object a line; the lines of one request share
+#                                http.request.id, its handler's lines carry
+#                                auth.user.name, vars.name and vars.reference,
+#                                "response completed" http.response.status;
+#                                refusals log "error authorizing context"
 #   E2E_REGISTRY_<X>_HTTP_LOG    combined-format HTTP log (no user names)
 #   E2E_REGISTRY_<X>_CONFIG      the registry's config.yml
 #
