@@ -27,8 +27,9 @@ type Entry struct {
 	// Repository is the repository the path names, "" for the version check
 	// and the catalog.
 	Repository string
-	// User is the authenticated user; "" for anonymous requests and for
-	// refused credentials.
+	// User is the user whose password was accepted, even when the
+	// repository then refused them; "" for anonymous requests and wrong
+	// passwords.
 	User string
 	// Status is the HTTP status code answered.
 	Status int

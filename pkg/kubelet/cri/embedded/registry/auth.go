@@ -53,7 +53,7 @@ func (r *Registry) serveHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 // authorize returns the authenticated user ("" for anonymous requests and
-// refused credentials) and whether the request may proceed.
+// wrong passwords) and whether the request may proceed.
 func (r *Registry) authorize(req *http.Request, repo string) (string, bool) {
 	user, password, presented := req.BasicAuth()
 	if presented && !r.validPassword(user, password) {
