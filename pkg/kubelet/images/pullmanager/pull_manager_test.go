@@ -322,7 +322,7 @@ func TestMustAttemptImagePull(t *testing.T) {
 		{
 			name: "2 allowlisted prefix entry", policy: kubeletconfig.NeverVerifyAllowlistedImages,
 			allowlist: []string{"reg.example/*"},
-			image: "reg.example/team/deep/app@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", imageRef: refB,
+			image:     "reg.example/team/deep/app@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", imageRef: refB,
 			wantVerif: VerificationPolicy, wantResult: CheckResultPolicyAllowed,
 		},
 		{
@@ -334,7 +334,7 @@ func TestMustAttemptImagePull(t *testing.T) {
 		{
 			name: "2 allowlist policy verifies preloaded images too", policy: kubeletconfig.NeverVerifyAllowlistedImages,
 			allowlist: []string{"reg.example/team/app2"},
-			image: "reg.example/preloaded:1", imageRef: refB,
+			image:     "reg.example/preloaded:1", imageRef: refB,
 			wantMustPull: true, wantVerif: VerificationMustPull, wantResult: CheckResultMustAuthenticate,
 		},
 		{
