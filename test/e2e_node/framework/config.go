@@ -109,8 +109,8 @@ func (c *Config) Registry(name string) (*Registry, error) {
 	return r, nil
 }
 
-// LoadConfig reads the environment, filling names unset in it from the file
-// named by E2E_ENV_FILE (if any). It returns ErrNotConfigured when no
+// LoadConfig reads the environment, filling names unset (or empty) in it
+// from the file named by E2E_ENV_FILE (if any). It returns ErrNotConfigured when no
 // containerd endpoint is named.
 func LoadConfig() (*Config, error) {
 	env := map[string]string{}
@@ -122,7 +122,9 @@ func LoadConfig() (*Config, error) {
 		env = fileEnv
 	}
 	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "E2E_") {
+		// An empty value counts as unset, so `E2E_X= go test` cannot hide
+		// the file's value by accident.
+		if k, v, ok := strings.Cut(kv, "="); ok && v != "" && strings.HasPrefix(k, "E2E_") {
 			env[k] = v
 		}
 	}
