@@ -150,10 +150,11 @@ E2E_NODE_DIR=$(mktemp -d "${E2E_TMPDIR:-/tmp}/e2eXXXX")
 [[ -n ${env_file} ]] || env_file=${E2E_NODE_DIR}/env
 child_pid=""
 sleeper_pid=""
-created_run_dirs=()
-for d in /run/containerd /run/containerd/s; do
-  [[ -e ${d} ]] || created_run_dirs=("${d}" "${created_run_dirs[@]}")
-done
+# containerd 1.6 keeps shim sockets in /run/containerd/s whatever its state
+# dir, and ctr keeps fifos and runc state under /run/containerd: when this
+# run created that directory, its empty leftovers go on teardown.
+run_containerd_existed=false
+[[ ! -e /run/containerd ]] || run_containerd_existed=true
 
 teardown() {
   local rc=$?
@@ -170,9 +171,9 @@ teardown() {
   done
   e2e_node::unmount_all
   e2e_node::remove_new_cgroups
-  for d in "${created_run_dirs[@]}"; do
-    rmdir "${d}" 2>/dev/null
-  done
+  if [[ ${run_containerd_existed} == false && -d /run/containerd ]]; then
+    find /run/containerd -depth -type d -empty -delete 2>/dev/null
+  fi
   if [[ -n ${E2E_ARTIFACTS:-} ]]; then
     mkdir -p "${E2E_ARTIFACTS}"
     cp "${E2E_NODE_DIR}/logs/"*.log "${E2E_ARTIFACTS}/" 2>/dev/null

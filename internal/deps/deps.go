@@ -1,5 +1,21 @@
 //go:build deps
 
+/*
+Copyright The Kubernetes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Package deps pins the modules the tree is growing into while the packages
 // that use them are written in parallel; removed once they are all imported.
 package deps
@@ -7,10 +23,10 @@ package deps
 import (
 	_ "github.com/distribution/reference"
 	_ "github.com/google/go-cmp/cmp"
-	_ "github.com/google/go-containerregistry/pkg/registry"
-	_ "github.com/google/go-containerregistry/pkg/v1/remote"
-	_ "github.com/google/go-containerregistry/pkg/v1/random"
 	_ "github.com/google/go-containerregistry/pkg/crane"
+	_ "github.com/google/go-containerregistry/pkg/registry"
+	_ "github.com/google/go-containerregistry/pkg/v1/random"
+	_ "github.com/google/go-containerregistry/pkg/v1/remote"
 	_ "github.com/onsi/ginkgo/v2"
 	_ "github.com/onsi/gomega"
 	_ "github.com/spf13/cobra"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+
+# Copyright The Kubernetes Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+set -o errexit -o nounset -o pipefail
+
+# Runs every hack/verify-*.sh and fails if any fails.
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+rc=0
+for v in hack/verify-*.sh; do
+  [[ "${v}" == hack/verify-all.sh ]] && continue
+  echo "== ${v}"
+  if ! "${v}"; then
+    echo "FAILED: ${v}" >&2
+    rc=1
+  fi
+done
+exit ${rc}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+
+# Copyright The Kubernetes Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+set -o errexit -o nounset -o pipefail
+
+# Fails when go.mod/go.sum of either module are not tidy, or when the
+# published k8s.io modules are not all at one minor version.
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+rc=0
+for dir in . staging/src/k8s.io/imagepullrecords; do
+  tmp=$(mktemp -d)
+  cp "${dir}/go.mod" "${tmp}/go.mod"
+  cp "${dir}/go.sum" "${tmp}/go.sum" 2>/dev/null || true
+  (cd "${dir}" && go mod tidy >/dev/null)
+  if ! diff -q "${tmp}/go.mod" "${dir}/go.mod" >/dev/null || ! diff -q "${tmp}/go.sum" "${dir}/go.sum" >/dev/null; then
+    echo "${dir}: go.mod/go.sum not tidy (run make update)" >&2
+    cp "${tmp}/go.mod" "${dir}/go.mod"; cp "${tmp}/go.sum" "${dir}/go.sum" 2>/dev/null || true
+    rc=1
+  fi
+  rm -rf "${tmp}"
+done
+minors=$(go list -m -f '{{.Path}} {{.Version}}' all 2>/dev/null \
+  | awk '$1 ~ /^k8s\.io\/(api|apimachinery|client-go|component-base|cri-api|cri-client|kubelet)$/ {split($2, v, "."); print v[1]"."v[2]}' | sort -u)
+if [[ $(echo "${minors}" | wc -l) -ne 1 ]]; then
+  echo "published k8s.io modules at more than one minor version: ${minors}" >&2
+  rc=1
+fi
+exit ${rc}
