@@ -20,6 +20,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"slices"
 	"strings"
 
@@ -48,6 +49,7 @@ func Cases() []Case {
 		{Name: "an anonymous pull of a public image succeeds", Run: anonymousPublic},
 		{Name: "an anonymous pull of a private image fails with 401 Unauthorized", Run: anonymousPrivate},
 		{Name: "re-pulling a present image checks the credentials again", Run: repullChecksCredentials},
+		{Name: "a pull from an unreachable registry fails with connection refused", Run: unreachableRegistry},
 		{Name: "RemoveImage removes every name and is idempotent", Run: removeIdempotent},
 		{Name: "ImageStatus of an absent image returns no image and no error", Run: statusAbsent},
 		{Name: "RuntimeService calls answer Unimplemented", EmbeddedOnly: true, Run: runtimeUnimplemented},
@@ -228,6 +230,35 @@ func repullChecksCredentials(ctx context.Context, t T, f *Fixture) {
 	}
 }
 
+func unreachableRegistry(ctx context.Context, t T, f *Fixture) {
+	// A port that was free a moment ago: nothing listens there, so the
+	// dial is refused, as when a registry is down.
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	addr := lis.Addr().String()
+	if err := lis.Close(); err != nil {
+		t.Fatalf("close probe listener: %v", err)
+	}
+	image := uniqueRef(t, addr+"/down/app")
+	id, err := f.Images.PullImage(ctx, &runtimeapi.ImageSpec{Image: image}, f.Private.Valid.AuthConfig(), nil)
+	if err == nil {
+		defer remove(ctx, t, f, id)
+		t.Fatalf("PullImage(%s) from a closed port succeeded with %s", image, id)
+	}
+	t.Logf("PullImage(%s) failed as expected: %v", image, err)
+	if code := status.Code(err); code != codes.Unknown {
+		t.Errorf("PullImage(%s) code = %s, want %s", image, code, codes.Unknown)
+	}
+	if !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("PullImage(%s) error %q does not contain %q", image, err, "connection refused")
+	}
+	if strings.Contains(err.Error(), unauthorizedText) {
+		t.Errorf("PullImage(%s) error %q looks like a refusal, want a plain pull error", image, err)
+	}
+}
+
 func removeIdempotent(ctx context.Context, t T, f *Fixture) {
 	first := uniqueRef(t, f.Private.Repo)
 	second := uniqueRef(t, f.Private.OtherRepo)
@@ -322,6 +353,7 @@ func expectUnauthorized(ctx context.Context, t T, f *Fixture, image string, auth
 		t.Errorf("PullImage(%s) succeeded with image %s, want 401 Unauthorized", image, id)
 		return
 	}
+	t.Logf("PullImage(%s) failed as expected: %v", image, err)
 	if code := status.Code(err); code != codes.Unknown {
 		t.Errorf("PullImage(%s) code = %s, want %s (error: %v)", image, code, codes.Unknown, err)
 	}

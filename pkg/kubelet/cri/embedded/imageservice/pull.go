@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -221,6 +222,16 @@ func resolveError(t target, err error) error {
 		}
 		return fmt.Errorf("failed to resolve reference %q: pulling from host %s failed with status code [manifests %s]: %d %s",
 			t.ref, t.host, t.remote.Identifier(), terr.StatusCode, http.StatusText(terr.StatusCode))
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		// containerd resolves with a HEAD of the manifest and reports the
+		// dial error of that request; go-containerregistry fails earlier,
+		// in its version check, possibly once per scheme. Report the one
+		// dial error, in containerd's words.
+		reg := t.remote.Context().Registry
+		return fmt.Errorf("failed to resolve reference %q: failed to do request: Head %q: %v", t.ref,
+			fmt.Sprintf("%s://%s/v2/%s/manifests/%s", reg.Scheme(), reg.RegistryStr(), t.remote.Context().RepositoryStr(), t.remote.Identifier()), opErr)
 	}
 	return fmt.Errorf("failed to resolve reference %q: failed to do request: %w", t.ref, err)
 }

@@ -154,7 +154,8 @@ func TestPullErrors(t *testing.T) {
 			auth:         aliceAuth(),
 			stopRegistry: true,
 			wantCode:     codes.Unknown,
-			wantText:     "connection refused",
+			wantText: "failed to pull and unpack image \"" + ref + "\": failed to resolve reference \"" + ref + "\": failed to do request: Head \"http://" + host +
+				"/v2/private/app/manifests/1\": dial tcp " + host + ": connect: connection refused",
 		},
 	}
 	for _, tc := range tests {
