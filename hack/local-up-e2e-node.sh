@@ -94,6 +94,9 @@ stop_instance() {
   kill -TERM "${pid}" 2>/dev/null || return 0
   for ((i = 0; i < 1200; i++)); do
     kill -0 "${pid}" 2>/dev/null || return 0
+    # Exited but not yet reaped by its parent (init, when started with &
+    # from a shell that is gone): done too.
+    grep -q '^State:[[:space:]]*Z' "/proc/${pid}/status" 2>/dev/null && return 0
     sleep 0.05
   done
   e2e_node::log "instance ${pid} still running after 60s"
