@@ -134,7 +134,9 @@ func Start(opts Options) (srv *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", s.socketPath, err)
 	}
-	s.grpc = grpc.NewServer()
+	// Stop waits for handlers, so that no pull writes into a directory
+	// Stop is removing; pulls follow their context, which Stop cancels.
+	s.grpc = grpc.NewServer(grpc.WaitForHandlers(true))
 	runtimeapi.RegisterImageServiceServer(s.grpc, s)
 	runtimeapi.RegisterRuntimeServiceServer(s.grpc, unimplementedRuntime{})
 	go func() {
@@ -155,7 +157,7 @@ func (s *Server) Endpoint() string {
 }
 
 // Stop stops serving (cancelling pulls in flight), waits for the serving
-// goroutine, and removes the temporary directories Start created. It may be
+// goroutine and the handlers, and removes the temporary directories Start created. It may be
 // called more than once.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {

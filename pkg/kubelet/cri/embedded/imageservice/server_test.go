@@ -19,9 +19,12 @@ package imageservice
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -486,5 +489,99 @@ func TestWriteBlobVerifiesDigest(t *testing.T) {
 				t.Errorf("blob %s stored despite the mismatch", tc.digest)
 			}
 		})
+	}
+}
+
+func TestConcurrentPullsAndRemoves(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	e := newEnv(ctx, t, Options{})
+	pushed, err := e.reg.Push(ctx, "private/app:1")
+	if err != nil {
+		t.Fatalf("Push: %v", err)
+	}
+	ref := e.reg.Ref("private/app:1")
+	const workers = 8
+	type result struct {
+		valid bool
+		id    string
+		err   error
+	}
+	results := make(chan result, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			auth := aliceAuth()
+			valid := i%2 == 0
+			if !valid {
+				auth.Password = "wrong"
+			}
+			if i%4 == 3 {
+				// Removals race with the pulls; they must neither fail
+				// nor break a pull that commits afterwards.
+				_, _ = e.client.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: ref}})
+			}
+			id, err := e.pull(ctx, ref, auth)
+			results <- result{valid: valid, id: id, err: err}
+		}()
+	}
+	wg.Wait()
+	close(results)
+	for r := range results {
+		switch {
+		case r.valid && (r.err != nil || r.id != pushed.ID):
+			t.Errorf("valid pull = (%s, %v), want %s", r.id, r.err, pushed.ID)
+		case !r.valid && r.err == nil:
+			t.Errorf("refused pull succeeded with %s", r.id)
+		}
+	}
+	// Whatever the interleaving, a final pull leaves a complete image.
+	if _, err := e.pull(ctx, ref, aliceAuth()); err != nil {
+		t.Fatalf("final pull: %v", err)
+	}
+	img := e.status(ctx, t, ref)
+	if img.GetId() != pushed.ID {
+		t.Fatalf("ImageStatus = %v, want %s", img, pushed.ID)
+	}
+	e.srv.store.mu.Lock()
+	blobs := append([]string(nil), e.srv.store.images[pushed.ID].Blobs...)
+	e.srv.store.mu.Unlock()
+	for _, b := range blobs {
+		if !e.srv.store.hasBlob(b) {
+			t.Errorf("blob %s of the present image is missing", b)
+		}
+	}
+}
+
+// TestStopCancelsPullInFlight checks that Stop does not leave a pull
+// running: the registry hangs until the request is cancelled, and Stop
+// returns only after the handler has.
+func TestStopCancelsPullInFlight(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	entered := make(chan struct{})
+	var once sync.Once
+	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(entered) })
+		<-r.Context().Done()
+	}))
+	defer hanging.Close()
+
+	srv, err := Start(Options{})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	client := dial(t, srv)
+	done := make(chan error, 1)
+	go func() {
+		_, err := client.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: hanging.Listener.Addr().String() + "/a/b:1"}})
+		done <- err
+	}()
+	<-entered
+	if err := srv.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if err := <-done; err == nil {
+		t.Errorf("pull in flight during Stop succeeded, want an error")
 	}
 }
