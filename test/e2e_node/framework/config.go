@@ -37,6 +37,7 @@ const (
 	EnvFile                = "E2E_ENV_FILE"
 	EnvContainerdEndpoint  = "E2E_CONTAINERD_ENDPOINT"
 	EnvContainerdNamespace = "E2E_CONTAINERD_NAMESPACE"
+	EnvContainerdCertsDir  = "E2E_CONTAINERD_CERTS_DIR"
 	EnvWorkDir             = "E2E_WORK_DIR"
 	envRegistryPrefix      = "E2E_REGISTRY_"
 )
@@ -91,6 +92,9 @@ type Config struct {
 	ContainerdEndpoint string
 	// ContainerdNamespace is the CRI plugin's containerd namespace.
 	ContainerdNamespace string
+	// ContainerdCertsDir is the CRI plugin's registry config_path, where
+	// StartLocalRegistry adds hosts; empty when not ours to write.
+	ContainerdCertsDir string
 	// WorkDir is the scratch directory of hack/local-up-e2e-node.sh, empty
 	// when the components are a node's own.
 	WorkDir string
@@ -136,6 +140,7 @@ func ConfigFromEnv(env map[string]string) (*Config, error) {
 	c := &Config{
 		ContainerdEndpoint:  env[EnvContainerdEndpoint],
 		ContainerdNamespace: env[EnvContainerdNamespace],
+		ContainerdCertsDir:  env[EnvContainerdCertsDir],
 		WorkDir:             env[EnvWorkDir],
 		Registries:          map[string]*Registry{},
 	}

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -44,6 +45,7 @@ func TestConfigFromEnv(t *testing.T) {
 			env: map[string]string{
 				"E2E_CONTAINERD_ENDPOINT":      "unix:///tmp/e2eX/run/containerd.sock",
 				"E2E_CONTAINERD_NAMESPACE":     "k8s.io",
+				"E2E_CONTAINERD_CERTS_DIR":     "/tmp/e2eX/containerd/certs.d",
 				"E2E_WORK_DIR":                 "/tmp/e2eX",
 				"E2E_REGISTRY_A":               "127.0.0.1:20001",
 				"E2E_REGISTRY_A_USER1":         "tenant-a-1",
@@ -61,6 +63,7 @@ func TestConfigFromEnv(t *testing.T) {
 			want: &Config{
 				ContainerdEndpoint:  "unix:///tmp/e2eX/run/containerd.sock",
 				ContainerdNamespace: "k8s.io",
+				ContainerdCertsDir:  "/tmp/e2eX/containerd/certs.d",
 				WorkDir:             "/tmp/e2eX",
 				Registries: map[string]*Registry{
 					"A": {
@@ -126,6 +129,13 @@ func TestLoadConfigFromEnvFile(t *testing.T) {
 		"E2E_REGISTRY_B_PASS1=secret=with=equals\n"
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	// Hide the environment of a run under hack/local-up-e2e-node.sh: empty
+	// values count as unset.
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "E2E_") {
+			t.Setenv(k, "")
+		}
 	}
 	t.Setenv(EnvFile, path)
 	// A value set in the process wins over the file; an empty one does not.

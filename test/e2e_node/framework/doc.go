@@ -22,14 +22,16 @@ limitations under the License.
 // It reads the environment into a Config (LoadConfig), builds small random
 // images and pushes them to a registry with go-containerregistry (Push,
 // NewImage), reads a registry's JSON log to tell who fetched which manifest
-// (AccessLog), and opens a CRI image client on the containerd socket
-// (NewImageService).
+// (AccessLog), opens a CRI image client on the containerd socket
+// (NewImageService), and runs a registry of a test's own that it can stop and
+// start again (StartLocalRegistry), for "registry down" cases.
 //
 // Environment (hack/local-up-e2e-node.sh documents every name):
 //
 //	E2E_ENV_FILE                 optional KEY=VALUE file filling unset names
 //	E2E_CONTAINERD_ENDPOINT      CRI endpoint, unix:///path/to/containerd.sock
 //	E2E_CONTAINERD_NAMESPACE     containerd namespace of the CRI plugin (k8s.io)
+//	E2E_CONTAINERD_CERTS_DIR     its registry config_path, for StartLocalRegistry
 //	E2E_REGISTRY_<X>             host:port of registry X, X in A, B, ANON
 //	E2E_REGISTRY_<X>_USER<n>     user n (1, 2, ...) of registry X
 //	E2E_REGISTRY_<X>_PASS<n>     password of user n
