@@ -25,4 +25,4 @@ if [[ "$(id -u)" != 0 ]]; then
 fi
 hack/install-e2e-node-deps.sh
 export E2E_KUBELET_IMAGECTL="${E2E_KUBELET_IMAGECTL:-$(pwd)/_output/bin/kubelet-imagectl}"
-hack/local-up-e2e-node.sh -- go test -p 1 -count=1 -timeout 20m ./test/e2e_node/... -args -ginkgo.v
+hack/local-up-e2e-node.sh -- go test -p 1 -count=1 -timeout 20m -v ./test/e2e_node/... ./pkg/kubelet/cri/behavior/

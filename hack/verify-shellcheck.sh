@@ -19,10 +19,11 @@ set -o errexit -o nounset -o pipefail
 # Checks shell scripts with bash -n (syntax); shellcheck when installed.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rc=0
-for f in $(git ls-files -co --exclude-standard '*.sh') .ci/run; do
+mapfile -t scripts < <(git ls-files -co --exclude-standard '*.sh'; echo .ci/run)
+for f in "${scripts[@]}"; do
   bash -n "${f}" || rc=1
 done
 if command -v shellcheck >/dev/null; then
-  shellcheck -S warning $(git ls-files -co --exclude-standard '*.sh') .ci/run || rc=1
+  shellcheck -S warning "${scripts[@]}" || rc=1
 fi
 exit ${rc}
