@@ -91,13 +91,14 @@ func decodeAuthField(field string) (username, password string, err error) {
 // UnmarshalJSON decodes an entry, including its `auth` member. Errors never
 // quote the input.
 func (e *DockerConfigEntry) UnmarshalJSON(data []byte) error {
+	// The format is left out of errors: an entry is the same in both.
 	var raw rawDockerConfigEntry
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return sanitizeJSONError(FormatDockerConfigJSON, err)
+		return sanitizeJSONError("", err)
 	}
 	decoded, err := raw.entry()
 	if err != nil {
-		return sanitizeJSONError(FormatDockerConfigJSON, err)
+		return sanitizeJSONError("", err)
 	}
 	*e = decoded
 	return nil
