@@ -45,15 +45,25 @@ var ErrTooLarge = errors.New("file too large")
 // writeFileAtomic makes path hold data, atomically and durably: a temporary
 // in the same directory is written, fsynced and closed, renamed over path,
 // and the directory is fsynced so the rename itself survives a power loss.
-func writeFileAtomic(fsys FS, path string, data []byte) (err error) {
+// Until the rename, path keeps its previous content (or stays absent). Every
+// error names path.
+func writeFileAtomic(fsys FS, path string, data []byte) error {
+	if err := writeFileAtomicSteps(fsys, path, data); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeFileAtomicSteps(fsys FS, path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := fsys.CreateTemp(dir, TempPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("creating temporary file in %s: %w", dir, err)
 	}
 	tmpName := tmp.Name()
+	renamed := false
 	defer func() {
-		if err != nil {
+		if err != nil && !renamed {
 			// Best effort: a leftover temporary is ignored by readers and
 			// removed at the next start-up.
 			_ = fsys.Remove(tmpName)
@@ -61,25 +71,25 @@ func writeFileAtomic(fsys FS, path string, data []byte) (err error) {
 	}()
 	if _, err = tmp.Write(data); err != nil {
 		_ = tmp.Close()
-		return fmt.Errorf("writing %s: %w", tmpName, err)
+		return fmt.Errorf("writing temporary file %s: %w", tmpName, err)
 	}
 	// fsync before rename: without it a crash can leave the final name
 	// pointing at an empty or partial file.
 	if err = tmp.Sync(); err != nil {
 		_ = tmp.Close()
-		return fmt.Errorf("syncing %s: %w", tmpName, err)
+		return fmt.Errorf("syncing temporary file %s: %w", tmpName, err)
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("closing %s: %w", tmpName, err)
+		return fmt.Errorf("closing temporary file %s: %w", tmpName, err)
 	}
 	if err = fsys.Rename(tmpName, path); err != nil {
-		return fmt.Errorf("renaming %s to %s: %w", tmpName, path, err)
+		return fmt.Errorf("renaming %s: %w", tmpName, err)
 	}
+	renamed = true
 	// fsync the directory: the rename is durable only once the directory is.
-	if err = syncDir(fsys, dir); err != nil {
-		return err
-	}
-	return nil
+	// If this fails, path already holds the new, complete content, but the
+	// caller must not count on it surviving a power loss.
+	return syncDir(fsys, dir)
 }
 
 // syncDir fsyncs a directory so that renames and removals in it are durable.
@@ -92,7 +102,10 @@ func syncDir(fsys FS, dir string) error {
 		_ = d.Close()
 		return fmt.Errorf("syncing directory %s: %w", dir, err)
 	}
-	return d.Close()
+	if err := d.Close(); err != nil {
+		return fmt.Errorf("closing directory %s: %w", dir, err)
+	}
+	return nil
 }
 
 // readFileLimited reads a regular file without following a symlink and

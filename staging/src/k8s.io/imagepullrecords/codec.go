@@ -21,7 +21,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
+	"unicode/utf8"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kubeletv1alpha1 "k8s.io/kubelet/config/v1alpha1"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 	sigsjson "sigs.k8s.io/json"
@@ -51,6 +54,12 @@ type typeMeta struct {
 }
 
 func decodeTypeMeta(data []byte, wantKind string) (string, error) {
+	// encoding/json silently replaces invalid UTF-8 with U+FFFD: the decoded
+	// key would then hash to another name than the one the writer chose, and
+	// re-encoding would not give back the file.
+	if !utf8.Valid(data) {
+		return "", fmt.Errorf("%w: not valid UTF-8", ErrDecode)
+	}
 	var tm typeMeta
 	if err := json.Unmarshal(data, &tm); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrDecode, err)
@@ -120,8 +129,49 @@ func DecodeRecord(data []byte) (record *kubeletv1beta1.ImagePulledRecord, curren
 	if out.ImageRef == "" {
 		return nil, false, fmt.Errorf("%w: imageRef is empty", ErrDecode)
 	}
+	if err := normalizeRecord(out); err != nil {
+		return nil, false, err
+	}
 	out.Kind, out.APIVersion = KindImagePulledRecord, APIVersionV1beta1
 	return out, version == APIVersionV1beta1, nil
+}
+
+// normalizeRecord makes a decoded record equal to what decoding its own
+// encoding gives, so that a decoded object can be compared with a rewritten
+// one: the time is kept in UTC with whole seconds (the precision the
+// encoding keeps), and empty lists and maps (omitted when encoding) become
+// nil.
+func normalizeRecord(r *kubeletv1beta1.ImagePulledRecord) error {
+	if !r.LastUpdatedTime.IsZero() {
+		t := r.LastUpdatedTime.UTC().Truncate(time.Second)
+		if err := checkTimeEncodable(t); err != nil {
+			return fmt.Errorf("%w: %v", ErrDecode, err)
+		}
+		r.LastUpdatedTime = metav1.NewTime(t)
+	}
+	if len(r.CredentialMapping) == 0 {
+		r.CredentialMapping = nil
+	}
+	for repo, c := range r.CredentialMapping {
+		if len(c.KubernetesSecrets) == 0 {
+			c.KubernetesSecrets = nil
+		}
+		if len(c.KubernetesServiceAccounts) == 0 {
+			c.KubernetesServiceAccounts = nil
+		}
+		r.CredentialMapping[repo] = c
+	}
+	return nil
+}
+
+// checkTimeEncodable rejects times whose RFC 3339 form in UTC cannot be
+// parsed back: the format has room for years 0 to 9999 only, and an offset
+// can push a parsed time outside that range.
+func checkTimeEncodable(t time.Time) error {
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return fmt.Errorf("lastUpdatedTime %s is outside years 0000-9999 in UTC", t.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // convertV1alpha1Record copies a v1alpha1 record into the v1beta1 type; the
@@ -152,8 +202,13 @@ func convertV1alpha1Record(in *kubeletv1alpha1.ImagePulledRecord, out *kubeletv1
 
 // EncodeIntent returns the canonical v1beta1 encoding of intent.
 func EncodeIntent(intent *kubeletv1beta1.ImagePullIntent) ([]byte, error) {
-	if intent.Image == "" {
+	if intent == nil || intent.Image == "" {
 		return nil, fmt.Errorf("%w: image is empty", ErrDecode)
+	}
+	// The file name hashes the raw key, but encoding would replace invalid
+	// UTF-8: the file would never match its name again.
+	if !utf8.ValidString(intent.Image) {
+		return nil, fmt.Errorf("%w: image %q is not valid UTF-8", ErrDecode, intent.Image)
 	}
 	out := *intent
 	out.Kind, out.APIVersion = KindImagePullIntent, APIVersionV1beta1
@@ -163,8 +218,17 @@ func EncodeIntent(intent *kubeletv1beta1.ImagePullIntent) ([]byte, error) {
 // EncodeRecord returns the canonical v1beta1 encoding of record. The caller
 // keeps the credential lists sorted; encoding does not reorder them.
 func EncodeRecord(record *kubeletv1beta1.ImagePulledRecord) ([]byte, error) {
-	if record.ImageRef == "" {
+	if record == nil || record.ImageRef == "" {
 		return nil, fmt.Errorf("%w: imageRef is empty", ErrDecode)
+	}
+	if !utf8.ValidString(record.ImageRef) {
+		return nil, fmt.Errorf("%w: imageRef %q is not valid UTF-8", ErrDecode, record.ImageRef)
+	}
+	// Never write a file that cannot be read back.
+	if !record.LastUpdatedTime.IsZero() {
+		if err := checkTimeEncodable(record.LastUpdatedTime.Time); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrDecode, err)
+		}
 	}
 	out := *record
 	out.Kind, out.APIVersion = KindImagePulledRecord, APIVersionV1beta1

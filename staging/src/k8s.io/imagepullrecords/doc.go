@@ -35,6 +35,12 @@ limitations under the License.
 // produces the canonical v1beta1 form: compact JSON, struct fields in
 // declaration order, map keys sorted, one trailing newline. A writer that
 // loads an older version rewrites it in v1beta1; a reader never rewrites.
+// Decoding also rejects invalid UTF-8 (encoding/json would silently replace
+// it, so the key would no longer hash to the file name) and a
+// lastUpdatedTime outside years 0000-9999 in UTC (it could not be written
+// back), and it normalises the record: time in UTC with whole seconds, empty
+// lists and maps as nil. A decoded object therefore equals the decoding of
+// its own encoding.
 //
 // Writes are atomic and durable: a ".tmp-*" file in the same directory is
 // written, fsynced and closed, renamed over the final name, and the directory

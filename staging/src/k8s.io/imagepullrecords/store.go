@@ -54,8 +54,7 @@ type Store struct {
 
 // IntentFile is an intent file that passed every check.
 type IntentFile struct {
-	// File is the path relative to the manager directory's parent
-	// ("pulling/sha256-...").
+	// File is the path relative to the manager directory ("pulling/sha256-...").
 	File string
 	// Hash is the file name's hash.
 	Hash string
@@ -190,7 +189,13 @@ func (s *Store) DeleteRecord(imageRef string) error {
 	if err := s.remove(filepath.Join(s.recordsDir, FileName(imageRef))); err != nil {
 		return err
 	}
-	return syncDir(s.fs, s.recordsDir)
+	// fsync even when the file was already gone: an earlier call may have
+	// removed it and failed to fsync. Without a directory there is nothing
+	// to make durable.
+	if err := syncDir(s.fs, s.recordsDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 func (s *Store) remove(path string) error {
