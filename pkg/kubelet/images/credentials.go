@@ -1,0 +1,165 @@
+/*
+Copyright The Kubernetes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package images
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/klog/v2"
+
+	"k8s.io/kubernetes/pkg/credentialprovider"
+	"k8s.io/kubernetes/pkg/credentialprovider/secrets"
+	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
+)
+
+// podCredentials resolves one pod's registry credentials for one
+// EnsureImageExists call, lazily and at most once: the pod's Secrets are
+// fetched only when a decision or a pull needs them. It is used by one
+// goroutine.
+type podCredentials struct {
+	m      *imageManager
+	pod    *v1.Pod
+	podRef *v1.ObjectReference
+
+	resolved bool
+	keyring  credentialprovider.DockerKeyring
+	err      error
+}
+
+// lookup returns the credentials matching image, pod Secrets first (most
+// specific registry key first), then node-wide ones. An error means a
+// Secret could not be fetched or parsed; nothing may then be granted or
+// pulled.
+func (c *podCredentials) lookup(ctx context.Context, image string) ([]credentialprovider.TrackedAuthConfig, error) {
+	keyring, err := c.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	creds, _ := keyring.Lookup(image)
+	return creds, nil
+}
+
+// forDecision is the pull manager's credential callback: the pod's Secret
+// credentials matching image, most specific first. Node-wide credentials
+// are left out (they are recorded as nodePodsAccessible, which the pull
+// manager checks without asking), and no credential provider plugin runs
+// here, so there is no service account.
+func (c *podCredentials) forDecision(ctx context.Context, image string) ([]kubeletconfig.ImagePullSecret, *kubeletconfig.ImagePullServiceAccount, error) {
+	creds, err := c.lookup(ctx, image)
+	if err != nil {
+		return nil, nil, err
+	}
+	return credentialprovider.ImagePullSecrets(creds), nil, nil
+}
+
+func (c *podCredentials) resolve(ctx context.Context) (credentialprovider.DockerKeyring, error) {
+	if !c.resolved {
+		c.resolved = true
+		c.keyring, c.err = c.fetch(ctx)
+	}
+	return c.keyring, c.err
+}
+
+// fetch gets the pod's image pull Secrets and builds the keyring. Missing
+// Secrets and Secrets of another type are reported in one pod-level
+// warning and skipped (they grant nothing, so skipping is safe); a Secret
+// that cannot be fetched for another reason, or whose content cannot be
+// parsed, is an error.
+func (c *podCredentials) fetch(ctx context.Context) (credentialprovider.DockerKeyring, error) {
+	logger := klog.FromContext(ctx)
+	pod := c.pod
+	var (
+		fetched     []v1.Secret
+		unavailable = map[string]bool{}
+		seen        = map[string]bool{}
+	)
+	for _, ref := range pod.Spec.ImagePullSecrets {
+		// The API allowed empty names (https://issue.k8s.io/99454); they
+		// name nothing and are not worth a warning.
+		if ref.Name == "" || seen[ref.Name] {
+			continue
+		}
+		seen[ref.Name] = true
+		if c.m.getSecret == nil {
+			unavailable[ref.Name] = true
+			continue
+		}
+		secret, err := c.m.getSecret(ctx, pod.Namespace, ref.Name)
+		switch {
+		case apierrors.IsNotFound(err) || (err == nil && secret == nil):
+			logger.V(2).Info("Image pull secret not found", "secret", klog.KRef(pod.Namespace, ref.Name))
+			unavailable[ref.Name] = true
+		case err != nil:
+			return nil, &PullSecretError{Namespace: pod.Namespace, Name: ref.Name, Err: err}
+		case secret.Namespace != "" && secret.Namespace != pod.Namespace:
+			// Only Secrets of the pod's own namespace may lend it credentials.
+			logger.Info("Ignoring image pull secret from another namespace", "secret", klog.KObj(secret), "podNamespace", pod.Namespace)
+			unavailable[ref.Name] = true
+		default:
+			s := *secret
+			// Secret files given with a pod may leave the namespace out;
+			// the Secret is the pod's, and its coordinates must say so.
+			s.Namespace = pod.Namespace
+			fetched = append(fetched, s)
+		}
+	}
+
+	podKeyring, err := secrets.MakePodKeyring(fetched, c.m.nodeKeyring)
+	if err != nil {
+		// The error names the Secret and never quotes its content.
+		return nil, err
+	}
+	for _, s := range podKeyring.Skipped {
+		logger.V(2).Info("Image pull secret carries no registry credentials", "secret", klog.KRef(s.Namespace, s.Name), "type", s.Type, "reason", s.Reason)
+		unavailable[s.Name] = true
+	}
+	if len(unavailable) > 0 {
+		// Names in the pod's order, so the message is stable.
+		var names []string
+		for _, ref := range pod.Spec.ImagePullSecrets {
+			if unavailable[ref.Name] {
+				names = append(names, ref.Name)
+				delete(unavailable, ref.Name)
+			}
+		}
+		c.m.event(ctx, c.podRef, v1.EventTypeWarning, EventFailedToRetrieveImagePullSecret,
+			fmt.Sprintf("Unable to retrieve some image pull secrets (%s); attempting to pull the image may not succeed.", strings.Join(names, ", ")))
+	}
+	return podKeyring.Keyring, nil
+}
+
+// pulledCredentials is what a successful pull with cred records: a pod
+// Secret's coordinates and hash; nodePodsAccessible for an anonymous pull or
+// node-wide credentials; a service account for a plugin credential that
+// used one. A credential of unknown origin records nil, which grants
+// nothing.
+func pulledCredentials(cred *credentialprovider.TrackedAuthConfig) *kubeletconfig.ImagePullCredentials {
+	if cred == nil || cred.Source == nil {
+		return &kubeletconfig.ImagePullCredentials{NodePodsAccessible: true}
+	}
+	if s, ok := cred.ToImagePullSecret(); ok {
+		return &kubeletconfig.ImagePullCredentials{KubernetesSecrets: []kubeletconfig.ImagePullSecret{s}}
+	}
+	if sa, ok := cred.ToImagePullServiceAccount(); ok {
+		return &kubeletconfig.ImagePullCredentials{KubernetesServiceAccounts: []kubeletconfig.ImagePullServiceAccount{sa}}
+	}
+	return nil
+}
