@@ -33,43 +33,86 @@ type cachedRecords struct {
 var _ RecordsStore = &cachedRecords{}
 
 // NewCachedRecordsStore composes disk with an in-memory layer loaded from
-// it. Broken files are remembered as poisoned names.
+// it. Broken files are remembered as poisoned names and returned.
 func NewCachedRecordsStore(disk RecordsStore) (RecordsStore, []*imagepullrecords.FileError, error) {
 	c := &cachedRecords{disk: disk, mem: newMemoryRecords()}
-	bad, err := c.load()
+	loaded, err := c.load()
 	if err != nil {
 		return nil, nil, err
 	}
-	return c, bad, nil
+	return c, loaded.broken, nil
 }
 
-// load fills memory from disk and returns the broken files.
-func (c *cachedRecords) load() ([]*imagepullrecords.FileError, error) {
-	records, badRecords, err := c.disk.ListImagePulledRecords()
-	if err != nil {
-		return nil, err
+// loadResult is what loading found on disk.
+type loadResult struct {
+	// broken are the files that failed a check; their names are poisoned.
+	broken []*imagepullrecords.FileError
+	// staleRecords are records of an older version or with familiar-name
+	// keys, normalised, for a writer to rewrite.
+	staleRecords []*kubeletconfig.ImagePulledRecord
+	// staleIntents are images whose intent file is of an older version.
+	staleIntents []string
+	// records and intents count the files that decoded.
+	records, intents int
+}
+
+// load fills memory from disk: records with normalised credentialMapping
+// keys, intents, and the poisoned names of broken files.
+func (c *cachedRecords) load() (loadResult, error) {
+	var res loadResult
+	addRecord := func(record *kubeletconfig.ImagePulledRecord, current bool) {
+		normalized, changed := normalizeRecord(record)
+		_ = c.mem.WriteImagePulledRecord(normalized)
+		res.records++
+		if changed || !current {
+			res.staleRecords = append(res.staleRecords, normalized)
+		}
 	}
-	intents, badIntents, err := c.disk.ListImagePullIntents()
-	if err != nil {
-		return nil, err
+	addIntent := func(intent *kubeletconfig.ImagePullIntent, current bool) {
+		_ = c.mem.WriteImagePullIntent(intent.Image)
+		res.intents++
+		if !current {
+			res.staleIntents = append(res.staleIntents, intent.Image)
+		}
 	}
-	for _, r := range records {
-		_ = c.mem.WriteImagePulledRecord(r)
+	var badRecords, badIntents []*imagepullrecords.FileError
+	var err error
+	if files, ok := c.disk.(*fsRecords); ok {
+		// The file store knows each file's version, which migration needs.
+		if badRecords, err = files.walkRecords(addRecord); err != nil {
+			return res, err
+		}
+		if badIntents, err = files.walkIntents(addIntent); err != nil {
+			return res, err
+		}
+	} else {
+		var records []*kubeletconfig.ImagePulledRecord
+		var intents []*kubeletconfig.ImagePullIntent
+		if records, badRecords, err = c.disk.ListImagePulledRecords(); err != nil {
+			return res, err
+		}
+		if intents, badIntents, err = c.disk.ListImagePullIntents(); err != nil {
+			return res, err
+		}
+		for _, r := range records {
+			addRecord(r, true)
+		}
+		for _, i := range intents {
+			addIntent(i, true)
+		}
 	}
 	for _, b := range badRecords {
 		if b.Hash != "" {
 			c.mem.poisonRecord(b.Hash)
 		}
 	}
-	for _, i := range intents {
-		_ = c.mem.WriteImagePullIntent(i.Image)
-	}
 	for _, b := range badIntents {
 		if b.Hash != "" {
 			c.mem.poisonIntent(b.Hash)
 		}
 	}
-	return append(badRecords, badIntents...), nil
+	res.broken = append(badRecords, badIntents...)
+	return res, nil
 }
 
 func (c *cachedRecords) ListImagePullIntents() ([]*kubeletconfig.ImagePullIntent, []*imagepullrecords.FileError, error) {

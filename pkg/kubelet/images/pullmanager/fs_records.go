@@ -46,6 +46,18 @@ func NewFileRecordsStore(store *imagepullrecords.Store) RecordsStore {
 
 func (f *fsRecords) ListImagePullIntents() ([]*kubeletconfig.ImagePullIntent, []*imagepullrecords.FileError, error) {
 	var intents []*kubeletconfig.ImagePullIntent
+	bad, err := f.walkIntents(func(intent *kubeletconfig.ImagePullIntent, _ bool) {
+		intents = append(intents, intent)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return intents, bad, nil
+}
+
+// walkIntents calls fn for every intent file that decodes, with whether it
+// is of the current version, and returns the files that do not.
+func (f *fsRecords) walkIntents(fn func(intent *kubeletconfig.ImagePullIntent, current bool)) ([]*imagepullrecords.FileError, error) {
 	var convErrs []*imagepullrecords.FileError
 	bad, err := f.store.WalkIntents(func(file imagepullrecords.IntentFile) {
 		out := &kubeletconfig.ImagePullIntent{}
@@ -53,12 +65,12 @@ func (f *fsRecords) ListImagePullIntents() ([]*kubeletconfig.ImagePullIntent, []
 			convErrs = append(convErrs, &imagepullrecords.FileError{File: file.File, Hash: file.Hash, Err: err})
 			return
 		}
-		intents = append(intents, out)
+		fn(out, file.Current)
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return intents, append(fileErrorPointers(bad), convErrs...), nil
+	return append(fileErrorPointers(bad), convErrs...), nil
 }
 
 func (f *fsRecords) ImagePullIntentExists(image string) (bool, error) {
@@ -90,6 +102,18 @@ func (f *fsRecords) DeleteImagePullIntent(image string) error {
 
 func (f *fsRecords) ListImagePulledRecords() ([]*kubeletconfig.ImagePulledRecord, []*imagepullrecords.FileError, error) {
 	var records []*kubeletconfig.ImagePulledRecord
+	bad, err := f.walkRecords(func(record *kubeletconfig.ImagePulledRecord, _ bool) {
+		records = append(records, record)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return records, bad, nil
+}
+
+// walkRecords calls fn for every record file that decodes, with whether it
+// is of the current version, and returns the files that do not.
+func (f *fsRecords) walkRecords(fn func(record *kubeletconfig.ImagePulledRecord, current bool)) ([]*imagepullrecords.FileError, error) {
 	var convErrs []*imagepullrecords.FileError
 	bad, err := f.store.WalkRecords(func(file imagepullrecords.RecordFile) {
 		out := &kubeletconfig.ImagePulledRecord{}
@@ -97,12 +121,12 @@ func (f *fsRecords) ListImagePulledRecords() ([]*kubeletconfig.ImagePulledRecord
 			convErrs = append(convErrs, &imagepullrecords.FileError{File: file.File, Hash: file.Hash, Err: err})
 			return
 		}
-		records = append(records, out)
+		fn(out, file.Current)
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return records, append(fileErrorPointers(bad), convErrs...), nil
+	return append(fileErrorPointers(bad), convErrs...), nil
 }
 
 func (f *fsRecords) GetImagePulledRecord(imageRef string) (*kubeletconfig.ImagePulledRecord, error) {

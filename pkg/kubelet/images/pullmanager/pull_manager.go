@@ -28,7 +28,6 @@ import (
 	"k8s.io/imagepullrecords"
 	"k8s.io/klog/v2"
 	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
-	kubeletconfigv1beta1 "k8s.io/kubernetes/pkg/kubelet/apis/config/v1beta1"
 	"k8s.io/kubernetes/pkg/util/parsers"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/lru"
@@ -214,80 +213,42 @@ func NewFileBackedPullManager(ctx context.Context, opts Options) (Manager, error
 // in the current form (unless read-only).
 func (m *fileBackedManager) load(ctx context.Context) error {
 	logger := klog.FromContext(ctx)
-	mem := newMemoryRecords()
-	m.records = &cachedRecords{disk: NewFileRecordsStore(m.store), mem: mem}
-
-	var rewriteRecords []*kubeletconfig.ImagePulledRecord
-	var rewriteIntents []string
-	goodRecords := 0
-	badRecords, err := m.store.WalkRecords(func(file imagepullrecords.RecordFile) {
-		rec := &kubeletconfig.ImagePulledRecord{}
-		if err := kubeletconfigv1beta1.Convert_v1beta1_ImagePulledRecord_To_config_ImagePulledRecord(file.Record, rec); err != nil {
-			logger.Error(err, "Image pulled record is broken; decisions that need it require a pull", "file", file.File)
-			mem.poisonRecord(file.Hash)
-			return
-		}
-		normalized, changed := normalizeRecord(rec)
-		_ = mem.WriteImagePulledRecord(normalized)
-		goodRecords++
-		if changed || !file.Current {
-			rewriteRecords = append(rewriteRecords, normalized)
-		}
-	})
+	m.records = &cachedRecords{disk: NewFileRecordsStore(m.store), mem: newMemoryRecords()}
+	loaded, err := m.records.load()
 	if err != nil {
-		return fmt.Errorf("loading image pulled records: %w", err)
+		return fmt.Errorf("loading image pull records: %w", err)
 	}
-	for _, bad := range badRecords {
-		// Logged once, here; the decision that meets it counts an error.
-		logger.Error(bad.Err, "Image pulled record is broken; decisions that need it require a pull", "file", bad.File)
-		if bad.Hash != "" {
-			mem.poisonRecord(bad.Hash)
-		}
+	for _, bad := range loaded.broken {
+		// Logged once, here; each decision that meets it counts an error.
+		logger.Error(bad.Err, "Image pull record file is broken; it grants nothing until a successful pull rewrites it", "file", bad.File)
 	}
-	goodIntents := 0
-	badIntents, err := m.store.WalkIntents(func(file imagepullrecords.IntentFile) {
-		_ = mem.WriteImagePullIntent(file.Intent.Image)
-		goodIntents++
-		if !file.Current {
-			rewriteIntents = append(rewriteIntents, file.Intent.Image)
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("loading image pull intents: %w", err)
-	}
-	for _, bad := range badIntents {
-		logger.Error(bad.Err, "Image pull intent is broken; it counts as an intent for its image", "file", bad.File)
-		if bad.Hash != "" {
-			mem.poisonIntent(bad.Hash)
-		}
-	}
-	OnDiskPulledRecords.Set(float64(goodRecords))
-	OnDiskPullIntents.Set(float64(goodIntents))
+	OnDiskPulledRecords.Set(float64(loaded.records))
+	OnDiskPullIntents.Set(float64(loaded.intents))
 
 	// Every intent found at start-up is pinned until housekeeping decides
 	// whether its image is present: until then the name counts as pulled by
 	// the kubelet, which fails safe.
-	intents, _, _ := mem.ListImagePullIntents()
+	intents, _, _ := m.records.mem.ListImagePullIntents()
 	for _, intent := range intents {
 		m.pulls[intent.Image] = &pullState{pinned: true, repo: m.repoOrEmpty(intent.Image)}
 	}
+	m.updateUsage()
 
 	if m.readOnly {
 		return nil
 	}
-	for _, rec := range rewriteRecords {
+	for _, rec := range loaded.staleRecords {
 		if err := m.records.disk.WriteImagePulledRecord(rec); err != nil {
 			m.metrics.recordWriteErrors.Inc()
 			logger.Error(err, "Failed to migrate image pulled record", "imageRef", rec.ImageRef)
 		}
 	}
-	for _, image := range rewriteIntents {
+	for _, image := range loaded.staleIntents {
 		if err := m.records.disk.WriteImagePullIntent(image); err != nil {
 			m.metrics.intentWriteErrors.Inc()
 			logger.Error(err, "Failed to migrate image pull intent", "image", image)
 		}
 	}
-	m.updateUsage()
 	return nil
 }
 
