@@ -334,6 +334,7 @@ func (c *ensureCall) pull(ctx context.Context, verification pullmanager.Verifica
 		return c.fail(res, pullFailureReason(pulled.errs), pullErr.Error(), pullErr)
 	}
 
+	failpointAfterPull() // test builds only: crash before the pull is recorded
 	imageID, size, err := c.resolveImageID(ctx, pulled.imageRef)
 	if err != nil {
 		// The pull succeeded with the pod's credentials, so the pod may
