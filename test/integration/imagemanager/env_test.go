@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -402,15 +403,25 @@ type outcome struct {
 	pullAttempted bool
 	// noRegistryContact: the registry saw no request during the call.
 	noRegistryContact bool
+	// pulledAs lists the user names of the runtime pulls made during the
+	// call ("" for anonymous); checked when pullAttempted.
+	pulledAs []string
+	// message is a substring of the result's message (the registry's 401
+	// for a refused pull).
+	message string
 }
 
 // check runs ensure for pod and compares with want; wantID is the image ID
 // an admitted pod gets.
 func (e *env) check(pod *v1.Pod, wantID string, want outcome) images.EnsureResult {
 	e.t.Helper()
-	before := len(e.reg.AccessLog())
+	before, pullsBefore := len(e.reg.AccessLog()), len(e.runtime.Pulls())
 	res, err := e.ensure(pod)
 	contacts := e.reg.AccessLog()[before:]
+	var pulledAs []string
+	for _, p := range e.runtime.Pulls()[pullsBefore:] {
+		pulledAs = append(pulledAs, p.Username)
+	}
 	what := fmt.Sprintf("EnsureImageExists(%s, %s, ns %s, secrets %v)",
 		pod.Spec.Containers[0].Image, pod.Spec.Containers[0].ImagePullPolicy, pod.Namespace, pod.Spec.ImagePullSecrets)
 	if want.admitted {
@@ -434,6 +445,16 @@ func (e *env) check(pod *v1.Pod, wantID string, want outcome) images.EnsureResul
 	}
 	if want.noRegistryContact && len(contacts) != 0 {
 		e.t.Errorf("%s contacted the registry: %+v", what, contacts)
+	}
+	if want.pullAttempted {
+		if !slices.Equal(pulledAs, want.pulledAs) {
+			e.t.Errorf("%s pulled as users %q, want %q", what, pulledAs, want.pulledAs)
+		}
+	} else if len(pulledAs) != 0 {
+		e.t.Errorf("%s made runtime pulls as users %q, want none", what, pulledAs)
+	}
+	if !strings.Contains(res.Message, want.message) {
+		e.t.Errorf("%s message = %q, want it to contain %q", what, res.Message, want.message)
 	}
 	return res
 }
@@ -536,7 +557,7 @@ func (e *env) removeImage(imageRef string) {
 func (e *env) pullAsPodA(repo string) {
 	e.t.Helper()
 	e.check(e.pod(nsX, e.image(repo), v1.PullIfNotPresent, secretS1), e.ids[repo], outcome{
-		admitted: true, verification: pullmanager.VerificationNotPresent, pullAttempted: true,
+		admitted: true, verification: pullmanager.VerificationNotPresent, pullAttempted: true, pulledAs: []string{user1},
 	})
 	if e.opts.gateOff {
 		return

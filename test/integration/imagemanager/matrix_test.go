@@ -43,10 +43,15 @@ type podB struct {
 // TestSection9Matrix: P is pulled by pod A (namespace X, Secret S1), then pod
 // B asks for P under every verification policy, pull policy and pod B row.
 func TestSection9Matrix(t *testing.T) {
-	denied := map[v1.PullPolicy]outcome{
-		// The registry answers 401: the pull fails.
-		v1.PullIfNotPresent: {reason: "ErrImagePull", verification: pullmanager.VerificationMustPull, pullAttempted: true},
-		v1.PullNever:        {reason: "ErrImageNeverPull", verification: pullmanager.VerificationMustPull, noRegistryContact: true},
+	// The registry answers 401: the pull fails.
+	denied := func(pulledAs string) map[v1.PullPolicy]outcome {
+		return map[v1.PullPolicy]outcome{
+			v1.PullIfNotPresent: {
+				reason: "ErrImagePull", verification: pullmanager.VerificationMustPull,
+				pullAttempted: true, pulledAs: []string{pulledAs}, message: "401 Unauthorized",
+			},
+			v1.PullNever: {reason: "ErrImageNeverPull", verification: pullmanager.VerificationMustPull, noRegistryContact: true},
+		}
 	}
 	byHash := outcome{admitted: true, verification: pullmanager.VerificationSecretHash, noRegistryContact: true}
 	s2 := func(e *env) *kubeletv1beta1.ImagePullSecret {
@@ -61,13 +66,13 @@ func TestSection9Matrix(t *testing.T) {
 		{
 			name:     "no pull secret",
 			ns:       nsY,
-			verified: denied,
+			verified: denied(""),
 		},
 		{
 			name:     "secret the registry refuses",
 			ns:       nsY,
 			secrets:  []string{secretRefused},
-			verified: denied,
+			verified: denied(user1),
 		},
 		{
 			name:     "same secret S1",
@@ -87,7 +92,7 @@ func TestSection9Matrix(t *testing.T) {
 			ns:      nsX,
 			secrets: []string{secretS3},
 			verified: map[v1.PullPolicy]outcome{
-				v1.PullIfNotPresent: {admitted: true, verification: pullmanager.VerificationMustPull, pullAttempted: true},
+				v1.PullIfNotPresent: {admitted: true, verification: pullmanager.VerificationMustPull, pullAttempted: true, pulledAs: []string{user2}},
 				v1.PullNever:        {reason: "ErrImageNeverPull", verification: pullmanager.VerificationMustPull, noRegistryContact: true},
 			},
 			recordGains: map[v1.PullPolicy]func(*env) *kubeletv1beta1.ImagePullSecret{v1.PullIfNotPresent: s3},
