@@ -159,13 +159,13 @@ type matrixRow struct {
 // credentials.
 func TestEnsureImageExistsMatrix(t *testing.T) {
 	const (
-		notPresent   = pullmanager.VerificationNotPresent
-		gateOff      = pullmanager.VerificationGateOff
-		policy       = pullmanager.VerificationPolicy
-		notPulled    = pullmanager.VerificationNotPulledByKubelet
-		nodeAccess   = pullmanager.VerificationNodeAccessible
-		secretHash   = pullmanager.VerificationSecretHash
-		mustPull     = pullmanager.VerificationMustPull
+		notPresent = pullmanager.VerificationNotPresent
+		gateOff    = pullmanager.VerificationGateOff
+		policy     = pullmanager.VerificationPolicy
+		notPulled  = pullmanager.VerificationNotPulledByKubelet
+		nodeAccess = pullmanager.VerificationNodeAccessible
+		secretHash = pullmanager.VerificationSecretHash
+		mustPull   = pullmanager.VerificationMustPull
 	)
 	// Outcomes shared by rows whose pod B must prove access like anyone
 	// without valid credentials.
