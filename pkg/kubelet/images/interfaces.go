@@ -61,7 +61,9 @@ type EnsureResult struct {
 	// Verification is the rule that decided: notPresent for an absent
 	// image, gateOff when the feature gate is off, mustPull for a present
 	// image that the Always pull policy pulls again, or the pull manager's
-	// rule for a present image with IfNotPresent or Never.
+	// rule for a present image with IfNotPresent or Never. It is empty
+	// when the image name or the image status failed first
+	// (InvalidImageName, ImageInspectError).
 	Verification pullmanager.Verification
 	// PullAttempted is true when a runtime PullImage call was made (in a
 	// dry run: would have been made).
