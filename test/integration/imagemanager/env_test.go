@@ -113,6 +113,9 @@ type envOptions struct {
 	allowlist func(host string) []string
 	// clock stamps the records; nil means the real clock.
 	clock clock.Clock
+	// serialize and maxParallel choose the puller.
+	serialize   bool
+	maxParallel *int32
 }
 
 // env is one test's node: a registry, a runtime, a root dir and an image
@@ -245,6 +248,8 @@ func (e *env) start() {
 		EnsureSecretPulledImages: !e.opts.gateOff,
 		Recorder:                 e.recorder,
 		GetSecret:                e.getSecret,
+		SerializeImagePulls:      e.opts.serialize,
+		MaxParallelImagePulls:    e.opts.maxParallel,
 	})
 	if err != nil {
 		_ = pm.Close()

@@ -1,0 +1,330 @@
+/*
+Copyright The Kubernetes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package imagemanager
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/imagepullrecords"
+	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
+	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
+
+	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
+	"k8s.io/kubernetes/pkg/kubelet/images"
+	"k8s.io/kubernetes/pkg/kubelet/images/pullmanager"
+)
+
+// intentFiles lists <root>/image_manager/pulling.
+func (e *env) intentFiles() []string {
+	e.t.Helper()
+	entries, err := os.ReadDir(filepath.Join(e.managerDir(), imagepullrecords.IntentsDirName))
+	if err != nil {
+		e.t.Fatalf("listing the intents: %v", err)
+	}
+	var names []string
+	for _, entry := range entries {
+		names = append(names, entry.Name())
+	}
+	return names
+}
+
+// TestRecordsSurviveRestart: after a kubelet restart (new pull manager over
+// the same root dir), the records decide as before.
+func TestRecordsSurviveRestart(t *testing.T) {
+	tests := []struct {
+		name   string
+		policy kubeletconfig.ImagePullCredentialsVerificationPolicy
+	}{
+		{name: "default policy", policy: kubeletconfig.NeverVerifyPreloadedImages},
+		{name: "AlwaysVerify", policy: kubeletconfig.AlwaysVerify},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{policy: tc.policy})
+			e.pullAsPodA(repoP)
+			id := e.ids[repoP]
+			before := e.record(id)
+
+			e.restart()
+			e.check(e.pod(nsX, e.image(repoP), v1.PullNever, secretS1), id, outcome{
+				admitted: true, verification: pullmanager.VerificationSecretHash, noRegistryContact: true,
+			})
+			e.check(e.pod(nsY, e.image(repoP), v1.PullNever), id, deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""))
+			e.check(e.pod(nsY, e.image(repoP), v1.PullIfNotPresent, secretRefused), id,
+				deniedOutcome(v1.PullIfNotPresent, pullmanager.VerificationMustPull, user1))
+			if diff := cmp.Diff(before, e.record(id)); diff != "" {
+				t.Errorf("record changed across the restart (-before +after):\n%s", diff)
+			}
+			if got := e.intentFiles(); len(got) != 0 {
+				t.Errorf("intents left after the restart: %v", got)
+			}
+		})
+	}
+}
+
+// TestCrashBeforeRecordDurable: the kubelet wrote the intent and the runtime
+// pull returned, but the kubelet died before the record was written. After
+// the restart the name counts as pulled by the kubelet but nobody is
+// verified for it.
+func TestCrashBeforeRecordDurable(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	image := e.image(repoP)
+	if err := e.pullManager.RecordPullIntent(e.ctx, image); err != nil {
+		t.Fatalf("RecordPullIntent: %v", err)
+	}
+	// The runtime pull the dead kubelet asked for.
+	id := e.preload(repoP)
+	e.restart()
+
+	if got := e.intentFiles(); len(got) != 0 {
+		t.Errorf("start-up housekeeping left the intents of a present image: %v", got)
+	}
+	assertMapping(t, e.mapping(id), map[string]kubeletv1beta1.ImagePullCredentials{e.repoKey(repoP): {}})
+	e.check(e.pod(nsY, image, v1.PullNever), id, deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""))
+	e.check(e.pod(nsX, image, v1.PullNever, secretS1), id, deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""))
+	e.check(e.pod(nsX, image, v1.PullIfNotPresent, secretS1), id, outcome{
+		admitted: true, verification: pullmanager.VerificationMustPull, pullAttempted: true, pulledAs: []string{user1},
+	})
+	assertMapping(t, e.mapping(id), map[string]kubeletv1beta1.ImagePullCredentials{
+		e.repoKey(repoP): secretsEntry(e.secretCred(nsX, secretS1, user1, pass1)),
+	})
+}
+
+// TestPruneAfterGC: the post-GC hook removes the records of images the
+// runtime no longer has, unless they were refreshed after the cut-off.
+func TestPruneAfterGC(t *testing.T) {
+	t0 := time.Date(2026, time.January, 2, 3, 4, 5, 0, time.UTC)
+	clock := clocktesting.NewFakeClock(t0)
+	e := newEnv(t, envOptions{clock: clock})
+	e.pullAsPodA(repoP)
+	e.pullAsPodA(repoQ)
+	e.pullAsPodA(repoPublic)
+	cutOff := t0.Add(30 * time.Minute)
+
+	// Q is pulled again after the cut-off: its record is refreshed.
+	clock.SetTime(t0.Add(time.Hour))
+	e.check(e.pod(nsX, e.image(repoQ), v1.PullAlways, secretS3), e.ids[repoQ], outcome{
+		admitted: true, verification: pullmanager.VerificationMustPull, pullAttempted: true, pulledAs: []string{user2},
+	})
+	if rec := e.record(e.ids[repoQ]); rec == nil || !rec.LastUpdatedTime.Time.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("record of Q after the second pull = %+v, want lastUpdatedTime %v", rec, t0.Add(time.Hour))
+	}
+
+	// Image garbage collection removes P and Q; the public image stays.
+	e.removeImage(e.ids[repoP])
+	e.removeImage(e.ids[repoQ])
+	pruned, err := e.manager.PruneUnknownRecords(e.ctx, cutOff)
+	if err != nil {
+		t.Fatalf("PruneUnknownRecords: %v", err)
+	}
+	if want := []string{e.ids[repoP]}; !slices.Equal(pruned, want) {
+		t.Errorf("PruneUnknownRecords pruned %v, want %v", pruned, want)
+	}
+	if rec := e.record(e.ids[repoP]); rec != nil {
+		t.Errorf("record of the collected image P survived the prune: %+v", rec)
+	}
+	if e.record(e.ids[repoQ]) == nil {
+		t.Errorf("record of Q, refreshed after the cut-off, was pruned")
+	}
+	if e.record(e.ids[repoPublic]) == nil {
+		t.Errorf("record of the present public image was pruned")
+	}
+
+	// P is back to absent: a pod pulls it again and a new record is written.
+	e.check(e.pod(nsY, e.image(repoP), v1.PullNever), "", deniedOutcome(v1.PullNever, pullmanager.VerificationNotPresent, ""))
+	e.pullAsPodA(repoP)
+}
+
+// TestConcurrentPulls: two pods pull the absent P at once, one with valid
+// and one with refused credentials. Only the valid one is admitted and
+// recorded, whatever the order the pulls end in.
+func TestConcurrentPulls(t *testing.T) {
+	tests := []struct {
+		name        string
+		serialize   bool
+		maxParallel *int32
+	}{
+		{name: "parallel puller, unbounded"},
+		{name: "parallel puller, bounded", maxParallel: ptr.To[int32](2)},
+		{name: "serial puller", serialize: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for attempt := range 3 {
+				e := newEnv(t, envOptions{serialize: tc.serialize, maxParallel: tc.maxParallel})
+				valid := e.pod(nsX, e.image(repoP), v1.PullIfNotPresent, secretS1)
+				refused := e.pod(nsY, e.image(repoP), v1.PullIfNotPresent, secretRefused)
+
+				var (
+					wg      sync.WaitGroup
+					start   = make(chan struct{})
+					results [2]images.EnsureResult
+					errs    [2]error
+				)
+				for i, pod := range []*v1.Pod{valid, refused} {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						results[i], errs[i] = e.ensure(pod)
+					}()
+				}
+				close(start)
+				wg.Wait()
+
+				if errs[0] != nil || results[0].ImageRef != e.ids[repoP] {
+					t.Errorf("attempt %d: valid pod = %+v, %v; want admitted", attempt, results[0], errs[0])
+				}
+				if errs[1] == nil || results[1].ImageRef != "" || results[1].Reason != "ErrImagePull" {
+					t.Errorf("attempt %d: refused pod = %+v, %v; want ErrImagePull", attempt, results[1], errs[1])
+				}
+				assertMapping(t, e.mapping(e.ids[repoP]), map[string]kubeletv1beta1.ImagePullCredentials{
+					e.repoKey(repoP): secretsEntry(e.secretCred(nsX, secretS1, user1, pass1)),
+				})
+				if got := e.intentFiles(); len(got) != 0 {
+					t.Errorf("attempt %d: intents left after both pulls ended: %v", attempt, got)
+				}
+				// The refused pod is not admitted afterwards either.
+				e.check(e.pod(nsY, e.image(repoP), v1.PullNever, secretRefused), e.ids[repoP],
+					deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""))
+			}
+		})
+	}
+}
+
+// TestRegistryDown: with the registry stopped, pods whose credentials are on
+// record are admitted without it; the others fail.
+func TestRegistryDown(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.pullAsPodA(repoP)
+	id := e.ids[repoP]
+	if err := e.reg.Stop(); err != nil {
+		t.Fatalf("stopping the registry: %v", err)
+	}
+	image := e.image(repoP)
+	unreachable := func(pulledAs string) outcome {
+		return outcome{reason: "ErrImagePull", verification: pullmanager.VerificationMustPull, pullAttempted: true, pulledAs: []string{pulledAs}}
+	}
+	tests := []struct {
+		name string
+		pod  *v1.Pod
+		want outcome
+	}{
+		{
+			name: "S1, IfNotPresent",
+			pod:  e.pod(nsX, image, v1.PullIfNotPresent, secretS1),
+			want: outcome{admitted: true, verification: pullmanager.VerificationSecretHash},
+		},
+		{
+			name: "S1, Never",
+			pod:  e.pod(nsX, image, v1.PullNever, secretS1),
+			want: outcome{admitted: true, verification: pullmanager.VerificationSecretHash},
+		},
+		{
+			name: "same credentials in S2, IfNotPresent",
+			pod:  e.pod(nsX, image, v1.PullIfNotPresent, secretS2),
+			want: outcome{admitted: true, verification: pullmanager.VerificationSecretHash},
+		},
+		{
+			name: "no secret, IfNotPresent",
+			pod:  e.pod(nsY, image, v1.PullIfNotPresent),
+			want: unreachable(""),
+		},
+		{
+			name: "other valid credentials, IfNotPresent",
+			pod:  e.pod(nsX, image, v1.PullIfNotPresent, secretS3),
+			want: unreachable(user2),
+		},
+		{
+			name: "refused credentials, IfNotPresent",
+			pod:  e.pod(nsY, image, v1.PullIfNotPresent, secretRefused),
+			want: unreachable(user1),
+		},
+		{
+			name: "no secret, Never",
+			pod:  e.pod(nsY, image, v1.PullNever),
+			want: deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""),
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e.t = t
+			e.check(tc.pod, id, tc.want)
+		})
+	}
+	e.t = t
+	assertMapping(t, e.mapping(id), map[string]kubeletv1beta1.ImagePullCredentials{
+		e.repoKey(repoP): secretsEntry(
+			e.secretCred(nsX, secretS1, user1, pass1),
+			e.secretCred(nsX, secretS2, user1, pass1),
+		),
+	})
+}
+
+// TestGateOff: with KubeletEnsureSecretPulledImages off, a present image is
+// used by every pod as before the feature, and nothing is written under
+// <root>/image_manager.
+func TestGateOff(t *testing.T) {
+	e := newEnv(t, envOptions{gateOff: true})
+	e.pullAsPodA(repoP)
+	id := e.ids[repoP]
+	image := e.image(repoP)
+	admitted := outcome{
+		admitted: true, verification: pullmanager.VerificationGateOff, noRegistryContact: true,
+		message: `Container image "` + image + `" already present on machine`,
+	}
+	e.events()
+	for _, pod := range []*v1.Pod{
+		e.pod(nsY, image, v1.PullIfNotPresent),
+		e.pod(nsY, image, v1.PullNever),
+		e.pod(nsY, image, v1.PullIfNotPresent, secretRefused),
+		e.pod(nsX, image, v1.PullNever, secretS3),
+	} {
+		res := e.check(pod, id, admitted)
+		if res.Message != admitted.message {
+			t.Errorf("message = %q, want %q", res.Message, admitted.message)
+		}
+	}
+	for _, ev := range e.events() {
+		if want := "Normal Pulled " + admitted.message; ev != want {
+			t.Errorf("event %q, want %q", ev, want)
+		}
+	}
+	// An absent image is still pulled, with the pod's credentials.
+	e.check(e.pod(nsY, e.image(repoQ), v1.PullIfNotPresent), "", deniedOutcome(v1.PullIfNotPresent, pullmanager.VerificationNotPresent, ""))
+	e.check(e.pod(nsX, e.image(repoQ), v1.PullIfNotPresent, secretS3), e.ids[repoQ], outcome{
+		admitted: true, verification: pullmanager.VerificationNotPresent, pullAttempted: true, pulledAs: []string{user2},
+	})
+	if _, err := e.manager.PruneUnknownRecords(e.ctx, time.Time{}); err != nil {
+		t.Errorf("PruneUnknownRecords: %v", err)
+	}
+	e.restart()
+	e.check(e.pod(nsY, image, v1.PullNever), id, admitted)
+	if e.managerDirExists() {
+		t.Errorf("%s exists with the gate off", e.managerDir())
+	}
+}
