@@ -289,15 +289,30 @@ func (n *node) ensureWith(ctx context.Context, binary string, env []string, pods
 	return run
 }
 
-// records returns `kubelet-imagectl records list -o json` for the node.
+// records returns `kubelet-imagectl records list -o json` for the node,
+// which must list no broken file.
 func (n *node) records(ctx context.Context) *recordsListing {
+	ginkgo.GinkgoHelper()
+	listing := n.listRecords(ctx)
+	gomega.Expect(listing.Errors).To(gomega.BeEmpty(), "records list errors")
+	return listing
+}
+
+// listRecords returns `kubelet-imagectl records list -o json`, errors
+// included.
+func (n *node) listRecords(ctx context.Context) *recordsListing {
 	ginkgo.GinkgoHelper()
 	stdout, stderr, code := runTool(ctx, requireImagectl(), nil, "records", "list", "--root-dir", n.rootDir, "-o", "json")
 	gomega.Expect(code).To(gomega.Equal(0), "records list exit code; stderr:\n%s", stderr)
 	listing := &recordsListing{}
 	gomega.Expect(json.Unmarshal([]byte(stdout), listing)).To(gomega.Succeed(), "records list output %q", stdout)
-	gomega.Expect(listing.Errors).To(gomega.BeEmpty(), "records list errors")
 	return listing
+}
+
+// recordPath is the pulled/ file of imageRef (SPEC section 3 naming).
+func (n *node) recordPath(imageRef string) string {
+	sum := sha256.Sum256([]byte(imageRef))
+	return filepath.Join(n.rootDir, "image_manager", "pulled", "sha256-"+hex.EncodeToString(sum[:]))
 }
 
 // record returns the record for imageRef; it must exist.
