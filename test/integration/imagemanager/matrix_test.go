@@ -128,6 +128,9 @@ func TestSection9Matrix(t *testing.T) {
 						gains = g(e)
 					}
 					e.events()
+					if want.admitted && !want.pullAttempted {
+						want.message = `Container image "` + e.image(repoP) + `" already present on machine and can be accessed by the pod`
+					}
 					e.check(e.pod(row.ns, e.image(repoP), pullPolicy, row.secrets...), e.ids[repoP], want)
 
 					events := e.events()

@@ -1,0 +1,133 @@
+/*
+Copyright The Kubernetes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package imagemanager
+
+import (
+	"strings"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
+
+	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
+	"k8s.io/kubernetes/pkg/kubelet/images/pullmanager"
+)
+
+// TestPullSecretProblems: a missing pull Secret is a warning and the pod
+// goes on with its other Secrets; a Secret that does not parse fails the
+// container with ErrImagePull whatever its pull policy, but only when a
+// decision or a pull needs the pod's credentials.
+func TestPullSecretProblems(t *testing.T) {
+	const (
+		missing  = "missing"
+		garbled  = "garbled"
+		warnings = "Warning FailedToRetrieveImagePullSecret Unable to retrieve some image pull secrets (" + missing + "); attempting to pull the image may not succeed."
+	)
+	tests := []struct {
+		name   string
+		policy kubeletconfig.ImagePullCredentialsVerificationPolicy
+		// preloaded puts P in the runtime without the kubelet instead of
+		// pod A pulling it.
+		preloaded  bool
+		secrets    []string
+		pullPolicy v1.PullPolicy
+		want       outcome
+		wantEvent  string
+	}{
+		{
+			name:    "missing secret and S1, Never",
+			secrets: []string{missing, secretS1}, pullPolicy: v1.PullNever,
+			want:      outcome{admitted: true, verification: pullmanager.VerificationSecretHash, noRegistryContact: true},
+			wantEvent: warnings,
+		},
+		{
+			name:    "missing secret only, IfNotPresent",
+			secrets: []string{missing}, pullPolicy: v1.PullIfNotPresent,
+			want:      deniedOutcome(v1.PullIfNotPresent, pullmanager.VerificationMustPull, ""),
+			wantEvent: warnings,
+		},
+		{
+			name:    "garbled secret, IfNotPresent",
+			secrets: []string{garbled, secretS1}, pullPolicy: v1.PullIfNotPresent,
+			want: outcome{reason: "ErrImagePull", verification: pullmanager.VerificationMustPull, noRegistryContact: true, message: garbled},
+		},
+		{
+			name:    "garbled secret, Never",
+			secrets: []string{garbled, secretS1}, pullPolicy: v1.PullNever,
+			want: outcome{reason: "ErrImagePull", verification: pullmanager.VerificationMustPull, noRegistryContact: true, message: garbled},
+		},
+		{
+			name:    "garbled secret not needed under NeverVerify",
+			policy:  kubeletconfig.NeverVerify,
+			secrets: []string{garbled}, pullPolicy: v1.PullNever,
+			want: outcome{admitted: true, verification: pullmanager.VerificationPolicy, noRegistryContact: true},
+		},
+		{
+			name:      "garbled secret not needed for a preloaded image",
+			preloaded: true,
+			secrets:   []string{garbled}, pullPolicy: v1.PullIfNotPresent,
+			want: outcome{admitted: true, verification: pullmanager.VerificationNotPulledByKubelet, noRegistryContact: true},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{policy: tc.policy})
+			e.setSecret(nsX, garbled, "uid-garbled-1", []byte(`{"auths":`))
+			if tc.preloaded {
+				e.preload(repoP)
+			} else {
+				e.pullAsPodA(repoP)
+			}
+			e.events()
+			e.check(e.pod(nsX, e.image(repoP), tc.pullPolicy, tc.secrets...), e.ids[repoP], tc.want)
+			// Nothing is granted to a Secret that does not parse.
+			var want map[string]kubeletv1beta1.ImagePullCredentials
+			if !tc.preloaded {
+				want = map[string]kubeletv1beta1.ImagePullCredentials{
+					e.repoKey(repoP): secretsEntry(e.secretCred(nsX, secretS1, user1, pass1)),
+				}
+			}
+			assertMapping(t, e.mapping(e.ids[repoP]), want)
+			events := e.events()
+			if tc.wantEvent != "" && !hasEvent(events, v1.EventTypeWarning, "FailedToRetrieveImagePullSecret") {
+				t.Errorf("events %q lack %q", events, tc.wantEvent)
+			}
+			for _, ev := range events {
+				if strings.HasPrefix(ev, "Warning FailedToRetrieveImagePullSecret") && ev != tc.wantEvent {
+					t.Errorf("event %q, want %q", ev, tc.wantEvent)
+				}
+			}
+		})
+	}
+}
+
+// TestSecondWriterRefused: a second pull manager cannot open a root dir a
+// running one writes to, and can once it is closed.
+func TestSecondWriterRefused(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.pullAsPodA(repoP)
+	second, err := pullmanager.NewFileBackedPullManager(e.ctx, pullmanager.Options{RootDir: e.rootDir})
+	if err == nil {
+		_ = second.Close()
+		t.Fatalf("a second pull manager opened %s while the first holds it", e.rootDir)
+	}
+	e.restart()
+	e.check(e.pod(nsX, e.image(repoP), v1.PullNever, secretS1), e.ids[repoP], outcome{
+		admitted: true, verification: pullmanager.VerificationSecretHash, noRegistryContact: true,
+	})
+}
