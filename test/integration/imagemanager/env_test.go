@@ -132,6 +132,8 @@ type env struct {
 	recorder *record.FakeRecorder
 	// ids maps repository paths to the image ID pushed there.
 	ids map[string]string
+	// digests maps repository paths to the manifest digest pushed there.
+	digests map[string]string
 
 	pullManager pullmanager.Manager
 	manager     images.ImageManager
@@ -180,14 +182,21 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		rootDir:  t.TempDir(),
 		recorder: record.NewFakeRecorder(1000),
 		ids:      map[string]string{},
+		digests:  map[string]string{},
 		secrets:  map[string]*v1.Secret{},
 	}
 	for _, repo := range []string{repoP, repoQ, repoPublic} {
-		pushed, err := reg.Push(ctx, repo+tag)
+		// P is also tagged latest, for pods that name it without a tag.
+		names := []string{repo + tag}
+		if repo == repoP {
+			names = append(names, repo+":latest")
+		}
+		pushed, err := reg.Push(ctx, names...)
 		if err != nil {
 			t.Fatalf("pushing %s: %v", repo, err)
 		}
 		e.ids[repo] = pushed.ID
+		e.digests[repo] = pushed.ManifestDigest
 	}
 	mn, err := reg.Push(ctx, repoM+tag, repoN+tag)
 	if err != nil {
@@ -537,9 +546,15 @@ func secretsEntry(secrets ...kubeletv1beta1.ImagePullSecret) kubeletv1beta1.Imag
 // credentials, as an operator preloading the node would.
 func (e *env) preload(repo string) string {
 	e.t.Helper()
-	id, err := e.runtime.Preload(e.ctx, e.image(repo), &runtimeapi.AuthConfig{Username: user1, Password: pass1})
+	return e.preloadAs(repo, e.image(repo))
+}
+
+// preloadAs preloads repo's image under the reference image.
+func (e *env) preloadAs(repo, image string) string {
+	e.t.Helper()
+	id, err := e.runtime.Preload(e.ctx, image, &runtimeapi.AuthConfig{Username: user1, Password: pass1})
 	if err != nil {
-		e.t.Fatalf("preloading %s: %v", repo, err)
+		e.t.Fatalf("preloading %s: %v", image, err)
 	}
 	if id != e.ids[repo] {
 		e.t.Fatalf("preloading %s gave image ID %s, want %s", repo, id, e.ids[repo])

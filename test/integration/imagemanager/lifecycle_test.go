@@ -87,75 +87,110 @@ func TestRecordsSurviveRestart(t *testing.T) {
 
 // TestCrashBeforeRecordDurable: the kubelet wrote the intent and the runtime
 // pull returned, but the kubelet died before the record was written. After
-// the restart the name counts as pulled by the kubelet but nobody is
-// verified for it.
+// the restart, start-up housekeeping finds the image in the runtime: the
+// name counts as pulled by the kubelet but nobody is verified for it.
 func TestCrashBeforeRecordDurable(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	image := e.image(repoP)
-	if err := e.pullManager.RecordPullIntent(e.ctx, image); err != nil {
-		t.Fatalf("RecordPullIntent: %v", err)
+	tests := []struct {
+		name string
+		// image is the pod's image string, from the registry address.
+		image func(e *env) string
+	}{
+		{name: "tagged", image: func(e *env) string { return e.image(repoP) }},
+		{name: "untagged (latest)", image: func(e *env) string { return e.repoKey(repoP) }},
+		{name: "by digest", image: func(e *env) string { return e.repoKey(repoP) + "@" + e.digests[repoP] }},
 	}
-	// The runtime pull the dead kubelet asked for.
-	id := e.preload(repoP)
-	e.restart()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{})
+			image := tc.image(e)
+			if err := e.pullManager.RecordPullIntent(e.ctx, image); err != nil {
+				t.Fatalf("RecordPullIntent: %v", err)
+			}
+			// The runtime pull the dead kubelet asked for.
+			id := e.preloadAs(repoP, image)
+			e.restart()
 
-	if got := e.intentFiles(); len(got) != 0 {
-		t.Errorf("start-up housekeeping left the intents of a present image: %v", got)
+			if got := e.intentFiles(); len(got) != 0 {
+				t.Errorf("start-up housekeeping left the intents of a present image: %v", got)
+			}
+			assertMapping(t, e.mapping(id), map[string]kubeletv1beta1.ImagePullCredentials{e.repoKey(repoP): {}})
+			e.check(e.pod(nsY, image, v1.PullNever), id, deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""))
+			e.check(e.pod(nsX, image, v1.PullNever, secretS1), id, deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""))
+			e.check(e.pod(nsX, image, v1.PullIfNotPresent, secretS1), id, outcome{
+				admitted: true, verification: pullmanager.VerificationMustPull, pullAttempted: true, pulledAs: []string{user1},
+			})
+			assertMapping(t, e.mapping(id), map[string]kubeletv1beta1.ImagePullCredentials{
+				e.repoKey(repoP): secretsEntry(e.secretCred(nsX, secretS1, user1, pass1)),
+			})
+		})
 	}
-	assertMapping(t, e.mapping(id), map[string]kubeletv1beta1.ImagePullCredentials{e.repoKey(repoP): {}})
-	e.check(e.pod(nsY, image, v1.PullNever), id, deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""))
-	e.check(e.pod(nsX, image, v1.PullNever, secretS1), id, deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""))
-	e.check(e.pod(nsX, image, v1.PullIfNotPresent, secretS1), id, outcome{
-		admitted: true, verification: pullmanager.VerificationMustPull, pullAttempted: true, pulledAs: []string{user1},
-	})
-	assertMapping(t, e.mapping(id), map[string]kubeletv1beta1.ImagePullCredentials{
-		e.repoKey(repoP): secretsEntry(e.secretCred(nsX, secretS1, user1, pass1)),
-	})
 }
 
 // TestPruneAfterGC: the post-GC hook removes the records of images the
 // runtime no longer has, unless they were refreshed after the cut-off.
 func TestPruneAfterGC(t *testing.T) {
 	t0 := time.Date(2026, time.January, 2, 3, 4, 5, 0, time.UTC)
-	clock := clocktesting.NewFakeClock(t0)
-	e := newEnv(t, envOptions{clock: clock})
-	e.pullAsPodA(repoP)
-	e.pullAsPodA(repoQ)
-	e.pullAsPodA(repoPublic)
-	cutOff := t0.Add(30 * time.Minute)
+	tests := []struct {
+		name string
+		// refresh is when Q is pulled again, cutOff the prune's until, both
+		// from t0 (when P, Q and the public image were pulled).
+		refresh, cutOff time.Duration
+		// qPruned: Q's record goes too.
+		qPruned bool
+	}{
+		{name: "Q refreshed an hour after the cut-off", refresh: time.Hour, cutOff: 30 * time.Minute},
+		{name: "Q refreshed within the cut-off's second", refresh: 700 * time.Millisecond, cutOff: 500 * time.Millisecond},
+		{name: "Q refreshed before the cut-off", refresh: 20 * time.Minute, cutOff: 30 * time.Minute, qPruned: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := clocktesting.NewFakeClock(t0)
+			e := newEnv(t, envOptions{clock: clock})
+			e.pullAsPodA(repoP)
+			e.pullAsPodA(repoQ)
+			e.pullAsPodA(repoPublic)
 
-	// Q is pulled again after the cut-off: its record is refreshed.
-	clock.SetTime(t0.Add(time.Hour))
-	e.check(e.pod(nsX, e.image(repoQ), v1.PullAlways, secretS3), e.ids[repoQ], outcome{
-		admitted: true, verification: pullmanager.VerificationMustPull, pullAttempted: true, pulledAs: []string{user2},
-	})
-	if rec := e.record(e.ids[repoQ]); rec == nil || !rec.LastUpdatedTime.Time.Equal(t0.Add(time.Hour)) {
-		t.Fatalf("record of Q after the second pull = %+v, want lastUpdatedTime %v", rec, t0.Add(time.Hour))
-	}
+			clock.SetTime(t0.Add(tc.refresh))
+			e.check(e.pod(nsX, e.image(repoQ), v1.PullAlways, secretS3), e.ids[repoQ], outcome{
+				admitted: true, verification: pullmanager.VerificationMustPull, pullAttempted: true, pulledAs: []string{user2},
+			})
+			if rec := e.record(e.ids[repoQ]); rec == nil || !rec.LastUpdatedTime.Time.Equal(t0.Add(tc.refresh).Truncate(time.Second)) {
+				t.Fatalf("record of Q after the second pull = %+v, want lastUpdatedTime %v", rec, t0.Add(tc.refresh))
+			}
 
-	// Image garbage collection removes P and Q; the public image stays.
-	e.removeImage(e.ids[repoP])
-	e.removeImage(e.ids[repoQ])
-	pruned, err := e.manager.PruneUnknownRecords(e.ctx, cutOff)
-	if err != nil {
-		t.Fatalf("PruneUnknownRecords: %v", err)
-	}
-	if want := []string{e.ids[repoP]}; !slices.Equal(pruned, want) {
-		t.Errorf("PruneUnknownRecords pruned %v, want %v", pruned, want)
-	}
-	if rec := e.record(e.ids[repoP]); rec != nil {
-		t.Errorf("record of the collected image P survived the prune: %+v", rec)
-	}
-	if e.record(e.ids[repoQ]) == nil {
-		t.Errorf("record of Q, refreshed after the cut-off, was pruned")
-	}
-	if e.record(e.ids[repoPublic]) == nil {
-		t.Errorf("record of the present public image was pruned")
-	}
+			// Image garbage collection removes P and Q; the public image stays.
+			e.removeImage(e.ids[repoP])
+			e.removeImage(e.ids[repoQ])
+			pruned, err := e.manager.PruneUnknownRecords(e.ctx, t0.Add(tc.cutOff))
+			if err != nil {
+				t.Fatalf("PruneUnknownRecords: %v", err)
+			}
+			want := []string{e.ids[repoP]}
+			if tc.qPruned {
+				want = append(want, e.ids[repoQ])
+			}
+			slices.Sort(pruned)
+			slices.Sort(want)
+			if !slices.Equal(pruned, want) {
+				t.Errorf("PruneUnknownRecords pruned %v, want %v", pruned, want)
+			}
+			if rec := e.record(e.ids[repoP]); rec != nil {
+				t.Errorf("record of the collected image P survived the prune: %+v", rec)
+			}
+			if gotQ := e.record(e.ids[repoQ]) != nil; gotQ == tc.qPruned {
+				t.Errorf("record of Q present after the prune: %v, want %v", gotQ, !tc.qPruned)
+			}
+			if e.record(e.ids[repoPublic]) == nil {
+				t.Errorf("record of the present public image was pruned")
+			}
 
-	// P is back to absent: a pod pulls it again and a new record is written.
-	e.check(e.pod(nsY, e.image(repoP), v1.PullNever), "", deniedOutcome(v1.PullNever, pullmanager.VerificationNotPresent, ""))
-	e.pullAsPodA(repoP)
+			// P is absent again: Never is refused, and pod A pulls it again.
+			e.check(e.pod(nsY, e.image(repoP), v1.PullNever), "", deniedOutcome(v1.PullNever, pullmanager.VerificationNotPresent, ""))
+			e.pullAsPodA(repoP)
+		})
+	}
 }
 
 // TestConcurrentPulls: two pods pull the absent P at once, one with valid
