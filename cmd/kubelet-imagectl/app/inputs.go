@@ -19,11 +19,14 @@ package app
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -132,11 +135,57 @@ func decodeObject(doc []byte) (runtime.Object, error) {
 	if tm.APIVersion != "v1" {
 		return nil, field.NotSupported(field.NewPath("apiVersion"), tm.APIVersion, []string{"v1"})
 	}
+	if err := checkSecretData(tm.Kind, doc); err != nil {
+		return nil, err
+	}
 	obj, _, err := strictDecoder.Decode(doc, nil, nil)
 	if err != nil {
 		return nil, err
 	}
 	return obj, nil
+}
+
+// checkSecretData checks that every data value of a Secret (or of the
+// items of a SecretList) is valid base64, and names the key when one is
+// not: the decoder's own message names neither the field nor the key.
+// Values are never quoted, as they are credentials.
+func checkSecretData(kind string, doc []byte) error {
+	type secretData struct {
+		Data map[string]any `json:"data"`
+	}
+	check := func(path *field.Path, data map[string]any) error {
+		for _, key := range slices.Sorted(maps.Keys(data)) {
+			value, ok := data[key].(string)
+			if !ok {
+				return fmt.Errorf("%s: must be a base64 string", path.Key(key))
+			}
+			if _, err := base64.StdEncoding.DecodeString(value); err != nil {
+				return fmt.Errorf("%s: not valid base64", path.Key(key))
+			}
+		}
+		return nil
+	}
+	switch kind {
+	case "Secret":
+		var s secretData
+		if err := yaml.Unmarshal(doc, &s); err != nil {
+			return err
+		}
+		return check(field.NewPath("data"), s.Data)
+	case "SecretList":
+		var list struct {
+			Items []secretData `json:"items"`
+		}
+		if err := yaml.Unmarshal(doc, &list); err != nil {
+			return err
+		}
+		for i, item := range list.Items {
+			if err := check(field.NewPath("items").Index(i).Child("data"), item.Data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // podFromFile reads one Pod from a YAML or JSON file.

@@ -18,6 +18,7 @@ package app
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -58,7 +59,7 @@ type podEvents struct {
 // eventCollector is a record.EventRecorder that keeps events in memory,
 // sorted by pod (namespace/name) and container (from the reference's field
 // path). Events on a pod reference without a container field path are the
-// pod's. It is safe for concurrent use: pods are processed in parallel
+// pod's; identical pod-level events are kept once. It is safe for concurrent use: pods are processed in parallel
 // through one image manager.
 type eventCollector struct {
 	mu   sync.Mutex
@@ -130,6 +131,12 @@ func (c *eventCollector) add(object runtime.Object, e eventOutput) {
 	}
 	if container, ok := containerOfFieldPath(fieldPath); ok {
 		pe.containers[container] = append(pe.containers[container], e)
+		return
+	}
+	// The image manager warns about the pod's missing pull Secrets for
+	// every container that needs credentials; an event recorder would
+	// aggregate the repeats into one event, so the output keeps one.
+	if slices.Contains(pe.pod, e) {
 		return
 	}
 	pe.pod = append(pe.pod, e)

@@ -56,8 +56,8 @@ type ensureSession struct {
 // pull records (gate on) and starts the image manager. Every failure is an
 // environment error. With the gate off no pull manager file is touched: the
 // no-op pull manager is used and image_manager/ is not even created.
-func openSession(ctx context.Context, deps *Deps, opts sessionOptions) (s *ensureSession, err error) {
-	s = &ensureSession{events: newEventCollector(), dryRun: opts.dryRun}
+func openSession(ctx context.Context, deps *Deps, opts sessionOptions) (_ *ensureSession, err error) {
+	s := &ensureSession{events: newEventCollector(), dryRun: opts.dryRun}
 	defer func() {
 		if err != nil {
 			s.close(ctx)
