@@ -23,6 +23,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 
+	"k8s.io/kubernetes/pkg/credentialprovider"
 	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
 	"k8s.io/kubernetes/pkg/kubelet/images/pullmanager"
 )
@@ -129,5 +130,107 @@ func TestSecondWriterRefused(t *testing.T) {
 	e.restart()
 	e.check(e.pod(nsX, e.image(repoP), v1.PullNever, secretS1), e.ids[repoP], outcome{
 		admitted: true, verification: pullmanager.VerificationSecretHash, noRegistryContact: true,
+	})
+}
+
+// TestImageStringForms: records are keyed by repo(image) and the image ID
+// whatever form the pod writes the image in, so S1's pull of P by tag
+// decides for P by digest, by tag and digest, and untagged (latest is the
+// same image).
+func TestImageStringForms(t *testing.T) {
+	tests := []struct {
+		name  string
+		image func(e *env) string
+	}{
+		{name: "by digest", image: func(e *env) string { return e.repoKey(repoP) + "@" + e.digests[repoP] }},
+		{name: "by tag and digest", image: func(e *env) string { return e.image(repoP) + "@" + e.digests[repoP] }},
+		{name: "untagged", image: func(e *env) string { return e.repoKey(repoP) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{policy: kubeletconfig.AlwaysVerify})
+			e.pullAsPodA(repoP)
+			// The untagged form needs latest in the runtime: pod A pulls
+			// it, which also tells whether the record takes it under the
+			// same key.
+			if tc.name == "untagged" {
+				e.check(e.pod(nsX, tc.image(e), v1.PullIfNotPresent, secretS1), e.ids[repoP], outcome{
+					admitted: true, verification: pullmanager.VerificationNotPresent, pullAttempted: true, pulledAs: []string{user1},
+				})
+			}
+			id := e.ids[repoP]
+			e.check(e.pod(nsX, tc.image(e), v1.PullNever, secretS1), id, outcome{
+				admitted: true, verification: pullmanager.VerificationSecretHash, noRegistryContact: true,
+			})
+			e.check(e.pod(nsY, tc.image(e), v1.PullNever), id, deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""))
+			assertMapping(t, e.mapping(id), map[string]kubeletv1beta1.ImagePullCredentials{
+				e.repoKey(repoP): secretsEntry(e.secretCred(nsX, secretS1, user1, pass1)),
+			})
+		})
+	}
+}
+
+// TestCredentialOrder: every credential of the pod that matches the image is
+// tried, most specific registry key first, until one pull succeeds; the one
+// that succeeded is recorded, and when some matched and all failed there is
+// no anonymous retry.
+func TestCredentialOrder(t *testing.T) {
+	const multi = "multi"
+	e := newEnv(t, envOptions{})
+	// The specific key holds a refused password, the host-wide key user2.
+	e.setSecret(nsX, multi, "uid-multi-1", mustJSON(map[string]any{
+		"auths": map[string]any{
+			e.reg.Addr():               map[string]string{"username": user2, "password": pass2},
+			e.reg.Addr() + "/" + repoP: map[string]string{"username": user1, "password": refusedPassword},
+		},
+	}))
+	e.check(e.pod(nsX, e.image(repoP), v1.PullIfNotPresent, multi), e.ids[repoP], outcome{
+		admitted: true, verification: pullmanager.VerificationNotPresent, pullAttempted: true, pulledAs: []string{user1, user2},
+	})
+	assertMapping(t, e.mapping(e.ids[repoP]), map[string]kubeletv1beta1.ImagePullCredentials{
+		e.repoKey(repoP): secretsEntry(kubeletv1beta1.ImagePullSecret{
+			UID: "uid-multi-1", Namespace: nsX, Name: multi, CredentialHash: credHash(user2, pass2),
+		}),
+	})
+	// The same Secret now decides from the record, whichever of its
+	// credentials matches.
+	e.check(e.pod(nsX, e.image(repoP), v1.PullNever, multi), e.ids[repoP], outcome{
+		admitted: true, verification: pullmanager.VerificationSecretHash, noRegistryContact: true,
+	})
+
+	// Only a refused credential matches the public image: the pull fails
+	// although an anonymous pull would succeed.
+	e.check(e.pod(nsY, e.image(repoPublic), v1.PullIfNotPresent, secretRefused), "", outcome{
+		reason: "ErrImagePull", verification: pullmanager.VerificationNotPresent,
+		pullAttempted: true, pulledAs: []string{user1}, message: "401 Unauthorized",
+	})
+}
+
+// TestNodeWideCredentials: a pull with node-wide credentials makes the name
+// usable by every pod on the node; pod credentials are tried first and
+// recorded as the pod's.
+func TestNodeWideCredentials(t *testing.T) {
+	e := newEnv(t, envOptions{
+		policy: kubeletconfig.AlwaysVerify,
+		nodeCreds: func(host string) credentialprovider.DockerConfig {
+			return credentialprovider.DockerConfig{host: {Username: user1, Password: pass1}}
+		},
+	})
+	e.check(e.pod(nsX, e.image(repoQ), v1.PullIfNotPresent, secretS3), e.ids[repoQ], outcome{
+		admitted: true, verification: pullmanager.VerificationNotPresent, pullAttempted: true, pulledAs: []string{user2},
+	})
+	assertMapping(t, e.mapping(e.ids[repoQ]), map[string]kubeletv1beta1.ImagePullCredentials{
+		e.repoKey(repoQ): secretsEntry(e.secretCred(nsX, secretS3, user2, pass2)),
+	})
+
+	e.check(e.pod(nsY, e.image(repoP), v1.PullIfNotPresent), e.ids[repoP], outcome{
+		admitted: true, verification: pullmanager.VerificationNotPresent, pullAttempted: true, pulledAs: []string{user1},
+	})
+	assertMapping(t, e.mapping(e.ids[repoP]), map[string]kubeletv1beta1.ImagePullCredentials{
+		e.repoKey(repoP): {NodePodsAccessible: true},
+	})
+	e.check(e.pod(nsY, e.image(repoP), v1.PullNever, secretRefused), e.ids[repoP], outcome{
+		admitted: true, verification: pullmanager.VerificationNodeAccessible, noRegistryContact: true,
 	})
 }

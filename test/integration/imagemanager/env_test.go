@@ -113,6 +113,8 @@ type envOptions struct {
 	allowlist func(host string) []string
 	// clock stamps the records; nil means the real clock.
 	clock clock.Clock
+	// nodeCreds are the node-wide credentials, from the registry address.
+	nodeCreds func(host string) credentialprovider.DockerConfig
 	// serialize and maxParallel choose the puller.
 	serialize   bool
 	maxParallel *int32
@@ -251,12 +253,19 @@ func (e *env) start() {
 			e.t.Fatalf("NewFileBackedPullManager: %v", err)
 		}
 	}
+	var nodeKeyring credentialprovider.DockerKeyring
+	if e.opts.nodeCreds != nil {
+		keyring := &credentialprovider.BasicDockerKeyring{}
+		keyring.Add(nil, e.opts.nodeCreds(e.reg.Addr()))
+		nodeKeyring = keyring
+	}
 	manager, err := images.NewImageManager(images.Options{
 		ImageService:             e.cri,
 		PullManager:              pm,
 		EnsureSecretPulledImages: !e.opts.gateOff,
 		Recorder:                 e.recorder,
 		GetSecret:                e.getSecret,
+		NodeKeyring:              nodeKeyring,
 		SerializeImagePulls:      e.opts.serialize,
 		MaxParallelImagePulls:    e.opts.maxParallel,
 	})
