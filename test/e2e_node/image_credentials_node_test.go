@@ -219,16 +219,4 @@ var _ = ginkgo.Describe(describeFeature+"Image records across node events", feat
 		}
 		gomega.Expect(written).To(gomega.BeEmpty(), "files under image_manager with the gate off")
 	})
-
-	ginkgo.It("rejects an invalid configuration with exit code 2 and nothing on stdout", func(ctx context.Context) {
-		n := newNode(nodeOptions{policy: "SometimesVerify"})
-		run := n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-a", suite.regA.Image("e2e/never-pulled:v1"), v1.PullIfNotPresent)}, nil)
-		gomega.Expect(run.ExitCode).To(gomega.Equal(exitBadInput))
-		gomega.Expect(run.Pods).To(gomega.BeEmpty())
-		gomega.Expect(run.Stderr).To(gomega.And(
-			gomega.ContainSubstring("invalid configuration: "),
-			gomega.ContainSubstring("imagePullCredentialsVerificationPolicy"),
-			gomega.ContainSubstring("SometimesVerify"),
-		))
-	})
 })
