@@ -99,8 +99,13 @@ func containerResult(container *v1.Container, result images.EnsureResult, err er
 			out.Result = resultWouldPull
 		case result.PullAttempted:
 			out.Result = resultPulled
+			out.Message = ""
 		default:
 			out.Result = resultReused
+			// The image manager's message for a reused image is the
+			// Pulled event's, which the events carry; message is for
+			// why a container was not admitted.
+			out.Message = ""
 		}
 		return out
 	}

@@ -144,9 +144,9 @@ func TestEnsureJSON(t *testing.T) {
 			if !strings.Contains(c.Message, "401 Unauthorized") {
 				t.Errorf("refused: message %q, want the runtime's 401 error", c.Message)
 			}
-		case "init-pull", "latest":
+		case "init-pull", "latest", "reuse":
 			if c.Message != "" {
-				t.Errorf("%s: message %q, want none after a successful pull", c.Name, c.Message)
+				t.Errorf("%s: message %q, want none for an admitted image", c.Name, c.Message)
 			}
 		}
 		if strings.Contains(c.Message, f.passwords["alice"]) || strings.Contains(res.stdout, f.passwords["bob"]) {

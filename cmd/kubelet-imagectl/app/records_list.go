@@ -29,6 +29,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
@@ -229,42 +230,45 @@ func describeCredentials(c kubeletv1beta1.ImagePullCredentials) string {
 // writeRecordsListText writes the kubectl-style tables of records list.
 // File names and hashes are abbreviated; -o json has them in full.
 func writeRecordsListText(w io.Writer, out *recordsListOutput) error {
-	tw := newTabWriter(w)
-	fmt.Fprintln(tw, "INTENT FILE\tIMAGE")
-	for _, in := range out.Intents {
-		fmt.Fprintf(tw, "%s\t%s\n", shortFile(in.File), in.Image)
-	}
 	if len(out.Intents) == 0 {
-		fmt.Fprintln(tw, "(none)\t")
-	}
-	if err := tw.Flush(); err != nil {
-		return err
+		fmt.Fprintln(w, "No intents.")
+	} else {
+		tw := newTabWriter(w)
+		fmt.Fprintln(tw, "INTENT FILE\tIMAGE")
+		for _, in := range out.Intents {
+			fmt.Fprintf(tw, "%s\t%s\n", shortFile(in.File), in.Image)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 
 	fmt.Fprintln(w)
-	tw = newTabWriter(w)
-	fmt.Fprintln(tw, "RECORD FILE\tIMAGE REF\tLAST UPDATED\tREPOSITORY\tCREDENTIALS")
-	for _, p := range out.Pulled {
-		file, ref, updated := shortFile(p.File), shortImageRef(p.record.ImageRef), p.record.LastUpdatedTime.UTC().Format("2006-01-02T15:04:05Z")
-		if len(p.record.CredentialMapping) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", file, ref, updated, "*", "none (interrupted pull; counts as pulled under every name)")
-			continue
-		}
-		for _, repo := range slices.Sorted(maps.Keys(p.record.CredentialMapping)) {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", file, ref, updated, repo, describeCredentials(p.record.CredentialMapping[repo]))
-			file, ref, updated = "", "", ""
-		}
-	}
 	if len(out.Pulled) == 0 {
-		fmt.Fprintln(tw, "(none)\t\t\t\t")
-	}
-	if err := tw.Flush(); err != nil {
-		return err
+		fmt.Fprintln(w, "No records.")
+	} else {
+		tw := newTabWriter(w)
+		fmt.Fprintln(tw, "RECORD FILE\tIMAGE REF\tLAST UPDATED\tREPOSITORY\tCREDENTIALS")
+		for _, p := range out.Pulled {
+			file, ref, updated := shortFile(p.File), shortImageRef(p.record.ImageRef), p.record.LastUpdatedTime.UTC().Format(time.RFC3339)
+			if len(p.record.CredentialMapping) == 0 {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", file, ref, updated, "*", "none (interrupted pull; counts as pulled under every name)")
+				continue
+			}
+			for _, repo := range slices.Sorted(maps.Keys(p.record.CredentialMapping)) {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", file, ref, updated, repo, describeCredentials(p.record.CredentialMapping[repo]))
+				// Further names of the record only show their own columns.
+				file, ref, updated = "", "", ""
+			}
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 
 	if len(out.Errors) > 0 {
 		fmt.Fprintln(w)
-		tw = newTabWriter(w)
+		tw := newTabWriter(w)
 		fmt.Fprintln(tw, "BROKEN FILE\tERROR")
 		for _, e := range out.Errors {
 			fmt.Fprintf(tw, "%s\t%s\n", shortFile(e.File), oneLine(e.Error))

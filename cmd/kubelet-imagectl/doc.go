@@ -1,0 +1,190 @@
+/*
+Copyright The Kubernetes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command kubelet-imagectl runs the kubelet's image manager, with the
+// KubeletEnsureSecretPulledImages feature (KEP-2535), for pods on a node:
+// it decides whether each container may use an image already on the node
+// or must pull it with the pod's credentials, pulls through the node's CRI
+// runtime, and keeps the pull records under <root-dir>/image_manager
+// exactly as the kubelet does. It also lists and prunes those records, and
+// runs a self-contained demo.
+//
+// # ensure
+//
+//	kubelet-imagectl ensure --pod FILE [--pod FILE]... [--secret FILE]... [flags]
+//	kubelet-imagectl ensure --kubeconfig FILE --pod-name NS/NAME [--pod-name NS/NAME]... [flags]
+//
+// Every init container, then every regular container, of each pod is
+// processed in spec order, each even after an earlier one failed. Pods are
+// processed concurrently through one image manager, as a kubelet's pod
+// workers would; the output keeps the order in which they were given.
+//
+// Inputs:
+//   - --pod: a Pod manifest, YAML or JSON, exactly one Pod. Decoding is
+//     strict (an unknown field is an error naming its path). The namespace
+//     defaults to "default". An empty imagePullPolicy is defaulted as the
+//     API server does: Always when the tag is "latest" (which an image
+//     without tag or digest has), else IfNotPresent.
+//   - --secret: Secrets the pods reference in imagePullSecrets, in their
+//     pod's namespace. A file may hold several YAML documents, a stream of
+//     JSON objects, a List or a SecretList. Every Secret needs metadata.uid
+//     (pull records identify Secrets by UID). A referenced Secret that is
+//     not given is missing: a FailedToRetrieveImagePullSecret warning, and
+//     the pull goes on without it.
+//   - --kubeconfig and --pod-name: the Pods and their pull Secrets are read
+//     from the API server instead (exclusive with --pod/--secret). Secrets
+//     are read before any decision, as the kubelet reads them before
+//     pulling.
+//   - --config: a KubeletConfiguration file (kubelet.config.k8s.io/v1beta1),
+//     decoded strictly (an unknown field is a warning on stderr, as in the
+//     kubelet), defaulted with the effective feature gate and validated as
+//     the kubelet validates it. Fields read: featureGates,
+//     imagePullCredentialsVerificationPolicy,
+//     preloadedImagesVerificationAllowlist, serializeImagePulls,
+//     maxParallelImagePulls, containerRuntimeEndpoint, imageServiceEndpoint,
+//     maxPods.
+//   - --feature-gates Name=bool,...: merged key by key over the file's
+//     featureGates (the flag wins for the gates it names).
+//   - --runtime-endpoint: the CRI endpoint for image calls. When given it
+//     wins over the file; otherwise the file's imageServiceEndpoint, else
+//     its containerRuntimeEndpoint, else unix:///run/containerd/containerd.sock.
+//   - --root-dir (default /var/lib/kubelet): records live in
+//     <root-dir>/image_manager.
+//   - --docker-config FILE: node-wide credentials from exactly this file
+//     (an empty value disables them); by default the kubelet's search:
+//     <root-dir>/config.json, <root-dir>/.dockercfg,
+//     $HOME/.docker/config.json, $HOME/.dockercfg.
+//   - --dry-run: decide without pulling or writing anything. The records
+//     are opened read-only, without the writer lock, so a dry run is safe
+//     next to a running kubelet; a pull that would happen is reported as
+//     WouldPull.
+//   - -o json|text (default text).
+//
+// With the feature gate off, the image manager behaves as before the
+// feature and no pull manager file is written; image_manager/ is not even
+// created.
+//
+// Output, -o json: one object per pod, one per line, in the order given:
+//
+//	{"pod":"NS/NAME","events":[{"type":"Warning","reason":"FailedToRetrieveImagePullSecret","message":"..."}],
+//	 "containers":[{"name":"app","image":"reg.example/team/app:1","pullPolicy":"IfNotPresent",
+//	   "result":"Reused","reason":"","message":"","imageRef":"sha256:...","verification":"secretHash",
+//	   "pullAttempted":false,"events":[{"type":"Normal","reason":"Pulled","message":"..."}]}]}
+//
+// (shown on several lines here). The pod's events are its pod-level
+// warnings, each distinct one once; a container's events are the kubelet's
+// events for it (Pulling, Pulled, Failed, BackOff, InspectFailed,
+// ErrImageNeverPull). Init containers come first in "containers".
+//
+// result:
+//   - Reused: admitted without a pull (present and allowed, gate off,
+//     NeverVerify).
+//   - Pulled: a pull succeeded.
+//   - WouldPull: --dry-run only; a pull would be made (the registry would
+//     decide). message is "would pull".
+//   - Denied: reason ErrImageNeverPull (absent, or present but not for this
+//     pod, with pull policy Never).
+//   - Failed: reason ErrImagePull, ImagePullBackOff, InvalidImageName,
+//     ImageInspectError, RegistryUnavailable or SignatureValidationFailed.
+//
+// verification is the rule that decided: notPresent, gateOff, policy,
+// notPulledByKubelet, nodeAccessible, secretHash, secretCoordinates,
+// serviceAccount or mustPull; it is empty when no rule ran (an invalid
+// image name, an image that could not be inspected). reason, message and
+// imageRef are empty strings when they do not apply: reason and message
+// only for a container that was not admitted (message then carries the
+// runtime's error text for a failed pull, never a credential), imageRef
+// only for an admitted one.
+//
+// Output, -o text: a kubectl-style table (POD, CONTAINER, IMAGE, PULL
+// POLICY, RESULT, VERIFICATION, REASON, IMAGE REF) followed by the events.
+//
+// # records list
+//
+//	kubelet-imagectl records list [--root-dir DIR] [-o json|text]
+//
+// Read-only: no lock, no migration, no removal. JSON, one object:
+//
+//	{"intents":[{"file":"image_manager/pulling/sha256-...","image":"..."}],
+//	 "pulled":[{"file":"image_manager/pulled/sha256-...","record":{...}}],
+//	 "errors":[{"file":"image_manager/pulled/sha256-...","error":"..."}]}
+//
+// file is relative to the root dir (so it starts with image_manager/) and
+// each list is sorted by file. record is the canonical v1beta1 encoding of
+// the record, whatever the version on disk. A file that fails any check
+// (read, decode, kind, name) appears only in errors; temporaries and names
+// without the sha256- prefix are ignored. The exit code is 0 even when
+// errors is not empty. The text form abbreviates hashes; use -o json for
+// full names. A root dir without image_manager/ lists nothing; a missing
+// root dir is exit code 3.
+//
+// # records prune
+//
+//	kubelet-imagectl records prune [--root-dir DIR] [--runtime-endpoint URL] [--until RFC3339] [-o json|text]
+//
+// What the kubelet's post-GC hook does: remove the records of images that
+// are not in the runtime, were last updated before --until (default: a time
+// taken before the runtime's images are listed) and have no pull in flight.
+// It takes the writer lock. JSON: {"removed":[{"file":"image_manager/pulled/sha256-...","imageRef":"sha256:..."}]},
+// sorted by file. A root dir without image_manager/ has nothing to prune
+// and is not touched (the runtime is not contacted).
+//
+// # demo
+//
+//	kubelet-imagectl demo [--keep]
+//
+// Starts an embedded registry (HTTP basic auth, per-repository access) and
+// an embedded CRI image service on loopback in a temporary directory, pushes
+// a private image for tenant A and runs the multi-tenant story: tenant B
+// without a Secret, with credentials the registry refuses, with A's
+// credentials under A's Secret and under another one, with other valid
+// credentials, under each of the four verification policies and with
+// IfNotPresent and Never; an anonymously pullable image; the allowlist
+// (exact, prefix, near miss); preloaded images; one image ID under two
+// names; two pods pulling at once; the registry down; a crash between the
+// pull and the record; a restart; a Secret rotated, then recreated; a dry
+// run; the gate off; garbage collection then records prune. Every step runs
+// "kubelet-imagectl ensure" (or "records prune") in-process on generated
+// manifests and KubeletConfiguration files, each step a new image manager
+// over the same root dir, as a restarted kubelet. It prints one row per
+// decision (pod, policy, pull policy, result, rule, whether the registry's
+// access log shows a request for the image's repository, and whether that
+// is the expected outcome), the checks of the records, and the records on
+// disk. It exits 0 only when every decision and check is the expected one,
+// 1 otherwise.
+//
+// # Exit codes
+//
+//   - 0: every container admitted (a dry run's WouldPull counts as
+//     admitted: nothing refused the pod).
+//   - 1: at least one container Denied or Failed (demo: an unexpected
+//     outcome).
+//   - 2: bad flags, bad input files or an invalid configuration. Nothing is
+//     written to stdout and one line to stderr, naming the flag, or the file
+//     and the field.
+//   - 3: environment errors: the runtime is unreachable (checked with a
+//     ListImages call at start-up), the API server failed or a Pod does not
+//     exist, the root dir is missing (records commands), unwritable, or
+//     locked by another writer (a running kubelet: use --dry-run or records
+//     list next to it).
+//
+// # Logging
+//
+// Errors logged by the image manager and the CRI client (a failed pull, a
+// record that could not be written) go to stderr; -v N adds informational
+// messages up to klog verbosity N (2: decisions and pulls). Credentials are
+// never printed or logged.
+package main
