@@ -363,3 +363,85 @@ func TestGateOff(t *testing.T) {
 		t.Errorf("%s exists with the gate off", e.managerDir())
 	}
 }
+
+// TestManyConcurrentPods: pods of every kind ask for the absent P at once,
+// several times each. Whatever the interleaving, every valid Secret ends up
+// on record (by a pull or by its hash), no refused or missing one does, and
+// no intent is left.
+func TestManyConcurrentPods(t *testing.T) {
+	tests := []struct {
+		name        string
+		maxParallel *int32
+	}{
+		{name: "unbounded puller"},
+		{name: "puller bounded to 2", maxParallel: ptr.To[int32](2)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{policy: kubeletconfig.AlwaysVerify, maxParallel: tc.maxParallel})
+			type podCase struct {
+				pod   *v1.Pod
+				valid bool
+			}
+			var pods []podCase
+			for range 3 {
+				pods = append(pods,
+					podCase{pod: e.pod(nsX, e.image(repoP), v1.PullIfNotPresent, secretS1), valid: true},
+					podCase{pod: e.pod(nsX, e.image(repoP), v1.PullIfNotPresent, secretS2), valid: true},
+					podCase{pod: e.pod(nsX, e.image(repoP), v1.PullIfNotPresent, secretS3), valid: true},
+					podCase{pod: e.pod(nsY, e.image(repoP), v1.PullIfNotPresent, secretRefused)},
+					podCase{pod: e.pod(nsY, e.image(repoP), v1.PullIfNotPresent)},
+				)
+			}
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			results := make([]images.EnsureResult, len(pods))
+			errs := make([]error, len(pods))
+			for i, pc := range pods {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					results[i], errs[i] = e.ensure(pc.pod)
+				}()
+			}
+			close(start)
+			wg.Wait()
+			for i, pc := range pods {
+				admitted := errs[i] == nil && results[i].ImageRef == e.ids[repoP]
+				if admitted != pc.valid {
+					t.Errorf("pod %s with secrets %v = %+v, %v; want admitted %v",
+						pc.pod.Name, pc.pod.Spec.ImagePullSecrets, results[i], errs[i], pc.valid)
+				}
+				if !pc.valid && results[i].Reason != "ErrImagePull" {
+					t.Errorf("pod %s reason = %q, want ErrImagePull", pc.pod.Name, results[i].Reason)
+				}
+			}
+			assertMapping(t, e.mapping(e.ids[repoP]), map[string]kubeletv1beta1.ImagePullCredentials{
+				e.repoKey(repoP): secretsEntry(
+					e.secretCred(nsX, secretS1, user1, pass1),
+					e.secretCred(nsX, secretS2, user1, pass1),
+					e.secretCred(nsX, secretS3, user2, pass2),
+				),
+			})
+			if got := e.intentFiles(); len(got) != 0 {
+				t.Errorf("intents left after every pull ended: %v", got)
+			}
+		})
+	}
+}
+
+// TestBackOff: a pod whose pull failed is in back-off for that image and
+// does not contact the registry again; other pods are not delayed by it.
+func TestBackOff(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.pullAsPodA(repoP)
+	failing := e.pod(nsY, e.image(repoP), v1.PullIfNotPresent)
+	e.check(failing, "", deniedOutcome(v1.PullIfNotPresent, pullmanager.VerificationMustPull, ""))
+	e.check(failing, "", outcome{reason: "ImagePullBackOff", verification: pullmanager.VerificationMustPull, noRegistryContact: true})
+	e.check(e.pod(nsY, e.image(repoP), v1.PullIfNotPresent), "", deniedOutcome(v1.PullIfNotPresent, pullmanager.VerificationMustPull, ""))
+	e.check(e.pod(nsX, e.image(repoP), v1.PullIfNotPresent, secretS3), e.ids[repoP], outcome{
+		admitted: true, verification: pullmanager.VerificationMustPull, pullAttempted: true, pulledAs: []string{user2},
+	})
+}
