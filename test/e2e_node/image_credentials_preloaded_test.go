@@ -32,14 +32,23 @@ var _ = ginkgo.Describe(describeFeature+"Preloaded images", featureLabels, func(
 	// tool: the kubelet has no record and no intent for it.
 	ginkgo.DescribeTable("an image preloaded through CRI, asked for by a pod without Secret",
 		func(ctx context.Context, policy kubeletconfigv1beta1.ImagePullCredentialsVerificationPolicy, pullPolicy v1.PullPolicy) {
-			n := newNode(nodeOptions{policy: policy})
+			opts := nodeOptions{policy: policy}
+			if policy == kubeletconfigv1beta1.NeverVerifyAllowlistedImages {
+				// Preloaded but not listed: no exemption.
+				opts.allowlist = []string{suite.regA.Host + "/e2e/preloaded"}
+			}
+			n := newNode(opts)
 			p := pushImage(ctx, suite.regA, &suite.user1, "e2e/preloaded")
 			gomega.Expect(preload(ctx, p.Image, &suite.user1)).To(gomega.Equal(p.ID))
 
 			mark := markLog(suite.regA)
 			run := n.ensure(ctx, []*v1.Pod{newPod(nsY, "pod-b", p.Image, pullPolicy)}, nil)
 			switch {
-			case policy != kubeletconfigv1beta1.AlwaysVerify:
+			case policy == kubeletconfigv1beta1.NeverVerify:
+				c := expectReused(run, verifyPolicy)
+				gomega.Expect(c.ImageRef).To(gomega.Equal(p.ID))
+				mark.expectNoContact(p.Path)
+			case policy == "" || policy == kubeletconfigv1beta1.NeverVerifyPreloadedImages:
 				c := expectReused(run, verifyNotPulledByKubelet)
 				gomega.Expect(c.ImageRef).To(gomega.Equal(p.ID))
 				mark.expectNoContact(p.Path)
@@ -57,6 +66,9 @@ var _ = ginkgo.Describe(describeFeature+"Preloaded images", featureLabels, func(
 		ginkgo.Entry("default policy, Never: admitted", kubeletconfigv1beta1.ImagePullCredentialsVerificationPolicy(""), v1.PullNever),
 		ginkgo.Entry("AlwaysVerify, IfNotPresent: pulled, fails without credentials", kubeletconfigv1beta1.AlwaysVerify, v1.PullIfNotPresent),
 		ginkgo.Entry("AlwaysVerify, Never: denied", kubeletconfigv1beta1.AlwaysVerify, v1.PullNever),
+		ginkgo.Entry("NeverVerifyAllowlistedImages (not listed), IfNotPresent: pulled, fails without credentials", kubeletconfigv1beta1.NeverVerifyAllowlistedImages, v1.PullIfNotPresent),
+		ginkgo.Entry("NeverVerifyAllowlistedImages (not listed), Never: denied", kubeletconfigv1beta1.NeverVerifyAllowlistedImages, v1.PullNever),
+		ginkgo.Entry("NeverVerify, Never: admitted", kubeletconfigv1beta1.NeverVerify, v1.PullNever),
 	)
 
 	// One image ID under two names M and N: pulling M with S1 never grants
