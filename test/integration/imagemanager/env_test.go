@@ -115,6 +115,11 @@ type envOptions struct {
 	clock clock.Clock
 	// nodeCreds are the node-wide credentials, from the registry address.
 	nodeCreds func(host string) credentialprovider.DockerConfig
+	// listerDown, while true, makes the pull manager's image lister fail as
+	// if the runtime were unreachable (EnsureImageExists still reaches it).
+	listerDown *atomic.Bool
+	// housekeepingAttempts is the pull manager's HousekeepingAttempts.
+	housekeepingAttempts int
 	// serialize and maxParallel choose the puller.
 	serialize   bool
 	maxParallel *int32
@@ -243,11 +248,12 @@ func (e *env) start() {
 		}
 		var err error
 		pm, err = pullmanager.NewFileBackedPullManager(e.ctx, pullmanager.Options{
-			RootDir:     e.rootDir,
-			Policy:      e.opts.policy,
-			Allowlist:   allowlist,
-			ImageLister: remote.ImageLister{ImageService: e.cri},
-			Clock:       e.opts.clock,
+			RootDir:              e.rootDir,
+			Policy:               e.opts.policy,
+			Allowlist:            allowlist,
+			ImageLister:          switchableLister{lister: remote.ImageLister{ImageService: e.cri}, down: e.opts.listerDown},
+			Clock:                e.opts.clock,
+			HousekeepingAttempts: e.opts.housekeepingAttempts,
 		})
 		if err != nil {
 			e.t.Fatalf("NewFileBackedPullManager: %v", err)
@@ -615,4 +621,22 @@ func assertMapping(t *testing.T, got, want map[string]kubeletv1beta1.ImagePullCr
 	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("credentialMapping on disk (-want +got):\n%s", diff)
 	}
+}
+
+// errRuntimeDown is the image lister's error while it is switched off.
+var errRuntimeDown = errors.New("container runtime unreachable (switched off by the test)")
+
+// switchableLister fails while down is set.
+type switchableLister struct {
+	lister pullmanager.ImageLister
+	down   *atomic.Bool
+}
+
+var _ pullmanager.ImageLister = switchableLister{}
+
+func (l switchableLister) ListImages(ctx context.Context) ([]pullmanager.RuntimeImage, error) {
+	if l.down != nil && l.down.Load() {
+		return nil, errRuntimeDown
+	}
+	return l.lister.ListImages(ctx)
 }

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -443,5 +444,47 @@ func TestBackOff(t *testing.T) {
 	e.check(e.pod(nsY, e.image(repoP), v1.PullIfNotPresent), "", deniedOutcome(v1.PullIfNotPresent, pullmanager.VerificationMustPull, ""))
 	e.check(e.pod(nsX, e.image(repoP), v1.PullIfNotPresent, secretS3), e.ids[repoP], outcome{
 		admitted: true, verification: pullmanager.VerificationMustPull, pullAttempted: true, pulledAs: []string{user2},
+	})
+}
+
+// TestRestartWithRuntimeUnreachable: when start-up housekeeping cannot list
+// the runtime's images, the manager starts anyway, every decision fails safe
+// (must pull), and the intents stay; a later pass, once the runtime answers,
+// resolves them and the records decide again.
+func TestRestartWithRuntimeUnreachable(t *testing.T) {
+	clock := clocktesting.NewFakeClock(time.Date(2026, time.January, 2, 3, 4, 5, 0, time.UTC))
+	down := &atomic.Bool{}
+	e := newEnv(t, envOptions{clock: clock, listerDown: down, housekeepingAttempts: 1})
+	e.pullAsPodA(repoP)
+	// The kubelet died between Q's runtime pull and its record.
+	imageQ := e.image(repoQ)
+	if err := e.pullManager.RecordPullIntent(e.ctx, imageQ); err != nil {
+		t.Fatalf("RecordPullIntent: %v", err)
+	}
+	e.preload(repoQ)
+
+	down.Store(true)
+	e.restart()
+	e.check(e.pod(nsX, e.image(repoP), v1.PullNever, secretS1), e.ids[repoP],
+		deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""))
+	e.check(e.pod(nsY, imageQ, v1.PullNever), e.ids[repoQ], deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""))
+	if got := e.intentFiles(); len(got) != 1 {
+		t.Errorf("intents while the runtime cannot be listed = %v, want Q's", got)
+	}
+
+	// The runtime answers again; the next decision after the retry interval
+	// runs housekeeping.
+	down.Store(false)
+	clock.Step(time.Minute)
+	e.check(e.pod(nsX, e.image(repoP), v1.PullNever, secretS1), e.ids[repoP], outcome{
+		admitted: true, verification: pullmanager.VerificationSecretHash, noRegistryContact: true,
+	})
+	if got := e.intentFiles(); len(got) != 0 {
+		t.Errorf("intents after housekeeping succeeded = %v, want none", got)
+	}
+	assertMapping(t, e.mapping(e.ids[repoQ]), map[string]kubeletv1beta1.ImagePullCredentials{e.repoKey(repoQ): {}})
+	e.check(e.pod(nsY, imageQ, v1.PullNever), e.ids[repoQ], deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""))
+	e.check(e.pod(nsX, imageQ, v1.PullIfNotPresent, secretS1), e.ids[repoQ], outcome{
+		admitted: true, verification: pullmanager.VerificationMustPull, pullAttempted: true, pulledAs: []string{user1},
 	})
 }
