@@ -18,29 +18,19 @@ package framework
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	internalapi "k8s.io/cri-api/pkg/apis"
-	remote "k8s.io/cri-client/pkg"
+	"k8s.io/kubernetes/pkg/kubelet/cri/remote"
 )
 
 // criTimeout bounds connecting and each CRI call but PullImage (which the
 // caller's context bounds): containerd answers in milliseconds here.
 const criTimeout = 30 * time.Second
 
-// NewImageService connects a CRI image client, the kubelet's own
-// (k8s.io/cri-client), to the endpoint. Close it with Close(ctx).
+// NewImageService connects the product's CRI image client
+// (pkg/kubelet/cri/remote, on k8s.io/cri-client) to the endpoint, so the
+// suite talks to the runtime exactly as the tool does. Close it with Close(ctx).
 func NewImageService(ctx context.Context, endpoint string) (internalapi.ImageManagerService, error) {
-	svc, err := remote.NewRemoteImageServiceBuilder().
-		WithEndpoint(endpoint).
-		WithConnectionTimeout(criTimeout).
-		// containerd 1.6 has no streaming list calls; the client would fall
-		// back, but asking once is enough.
-		WithUseStreaming(false).
-		Build(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("CRI image service at %s: %w", endpoint, err)
-	}
-	return svc, nil
+	return remote.NewImageService(ctx, endpoint, criTimeout)
 }
