@@ -250,11 +250,12 @@ func (s *Store) listNames(dir string) ([]string, error) {
 	return names, nil
 }
 
-// WalkIntents calls fn for every intent file that passes every check, in
-// file name order, and returns the files that failed one. The error is
-// non-nil only when the directory itself cannot be listed.
-func (s *Store) WalkIntents(fn func(IntentFile)) ([]FileError, error) {
-	names, err := s.listNames(s.intentsDir)
+// walkDir lists dir (relDir relative to the manager directory) and calls
+// read for every name that is meant to be read, in name order, collecting
+// the files that fail a check. The error is non-nil only when the directory
+// itself cannot be listed.
+func (s *Store) walkDir(dir, relDir string, read func(path, rel, hash string) error) ([]FileError, error) {
+	names, err := s.listNames(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -263,20 +264,31 @@ func (s *Store) WalkIntents(fn func(IntentFile)) ([]FileError, error) {
 		if !isRecordName(name) {
 			continue
 		}
-		rel := filepath.Join(IntentsDirName, name)
+		rel := filepath.Join(relDir, name)
 		hash, ok := HashFromFileName(name)
 		if !ok {
 			bad = append(bad, FileError{File: rel, Err: ErrNameMismatch})
 			continue
 		}
-		intent, current, err := s.readIntent(filepath.Join(s.intentsDir, name), hash)
-		if err != nil {
+		if err := read(filepath.Join(dir, name), rel, hash); err != nil {
 			bad = append(bad, FileError{File: rel, Hash: hash, Err: err})
-			continue
 		}
-		fn(IntentFile{File: rel, Hash: hash, Intent: intent, Current: current})
 	}
 	return bad, nil
+}
+
+// WalkIntents calls fn for every intent file that passes every check, in
+// file name order, and returns the files that failed one. The error is
+// non-nil only when the directory itself cannot be listed.
+func (s *Store) WalkIntents(fn func(IntentFile)) ([]FileError, error) {
+	return s.walkDir(s.intentsDir, IntentsDirName, func(path, rel, hash string) error {
+		intent, current, err := s.readIntent(path, hash)
+		if err != nil {
+			return err
+		}
+		fn(IntentFile{File: rel, Hash: hash, Intent: intent, Current: current})
+		return nil
+	})
 }
 
 func (s *Store) readIntent(path, hash string) (*kubeletv1beta1.ImagePullIntent, bool, error) {
@@ -298,29 +310,14 @@ func (s *Store) readIntent(path, hash string) (*kubeletv1beta1.ImagePullIntent, 
 // file name order, and returns the files that failed one. The error is
 // non-nil only when the directory itself cannot be listed.
 func (s *Store) WalkRecords(fn func(RecordFile)) ([]FileError, error) {
-	names, err := s.listNames(s.recordsDir)
-	if err != nil {
-		return nil, err
-	}
-	var bad []FileError
-	for _, name := range names {
-		if !isRecordName(name) {
-			continue
-		}
-		rel := filepath.Join(RecordsDirName, name)
-		hash, ok := HashFromFileName(name)
-		if !ok {
-			bad = append(bad, FileError{File: rel, Err: ErrNameMismatch})
-			continue
-		}
-		record, current, err := s.readRecord(filepath.Join(s.recordsDir, name), hash)
+	return s.walkDir(s.recordsDir, RecordsDirName, func(path, rel, hash string) error {
+		record, current, err := s.readRecord(path, hash)
 		if err != nil {
-			bad = append(bad, FileError{File: rel, Hash: hash, Err: err})
-			continue
+			return err
 		}
 		fn(RecordFile{File: rel, Hash: hash, Record: record, Current: current})
-	}
-	return bad, nil
+		return nil
+	})
 }
 
 // ReadRecord reads the record of imageRef. It returns (nil, nil) when no file
