@@ -17,10 +17,12 @@ limitations under the License.
 package imagemanager
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 
 	"k8s.io/kubernetes/pkg/credentialprovider"
@@ -233,4 +235,68 @@ func TestNodeWideCredentials(t *testing.T) {
 	e.check(e.pod(nsY, e.image(repoP), v1.PullNever, secretRefused), e.ids[repoP], outcome{
 		admitted: true, verification: pullmanager.VerificationNodeAccessible, noRegistryContact: true,
 	})
+}
+
+// TestSecretTypes: kubernetes.io/dockercfg Secrets count like
+// dockerconfigjson ones; Secrets of another type are ignored with a warning;
+// a Secret for another registry leaves the pull anonymous.
+func TestSecretTypes(t *testing.T) {
+	e := newEnv(t, envOptions{policy: kubeletconfig.AlwaysVerify})
+	e.pullAsPodA(repoP)
+	id := e.ids[repoP]
+	e.secretsMu.Lock()
+	e.secrets[nsX+"/legacy"] = &v1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: nsX, Name: "legacy", UID: "uid-legacy-1"},
+		Type:       v1.SecretTypeDockercfg,
+		Data: map[string][]byte{v1.DockerConfigKey: mustJSON(map[string]any{
+			e.reg.Addr(): map[string]string{"username": user1, "password": pass1},
+		})},
+	}
+	e.secrets[nsX+"/opaque"] = &v1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: nsX, Name: "opaque", UID: "uid-opaque-1"},
+		Type:       v1.SecretTypeOpaque,
+		Data:       map[string][]byte{v1.DockerConfigJsonKey: dockerConfigJSON(e.reg.Addr(), user1, pass1)},
+	}
+	e.secretsMu.Unlock()
+	e.setSecret(nsY, "elsewhere", "uid-elsewhere-1", dockerConfigJSON("reg.example", user1, pass1))
+
+	e.check(e.pod(nsX, e.image(repoP), v1.PullNever, "legacy"), id, outcome{
+		admitted: true, verification: pullmanager.VerificationSecretHash, noRegistryContact: true,
+	})
+	assertMapping(t, e.mapping(id), map[string]kubeletv1beta1.ImagePullCredentials{
+		e.repoKey(repoP): secretsEntry(
+			kubeletv1beta1.ImagePullSecret{UID: "uid-legacy-1", Namespace: nsX, Name: "legacy", CredentialHash: credHash(user1, pass1)},
+			e.secretCred(nsX, secretS1, user1, pass1),
+		),
+	})
+
+	e.events()
+	e.check(e.pod(nsX, e.image(repoP), v1.PullIfNotPresent, "opaque"), "", deniedOutcome(v1.PullIfNotPresent, pullmanager.VerificationMustPull, ""))
+	want := "Warning FailedToRetrieveImagePullSecret Unable to retrieve some image pull secrets (opaque); attempting to pull the image may not succeed."
+	if events := e.events(); !slices.Contains(events, want) {
+		t.Errorf("events %q lack %q", events, want)
+	}
+
+	e.check(e.pod(nsY, e.image(repoPublic), v1.PullIfNotPresent, "elsewhere"), e.ids[repoPublic], outcome{
+		admitted: true, verification: pullmanager.VerificationNotPresent, pullAttempted: true, pulledAs: []string{""},
+	})
+	assertMapping(t, e.mapping(e.ids[repoPublic]), map[string]kubeletv1beta1.ImagePullCredentials{
+		e.repoKey(repoPublic): {NodePodsAccessible: true},
+	})
+}
+
+// TestInvalidImageName: an image string that does not parse fails with
+// InvalidImageName before the runtime or the registry is asked.
+func TestInvalidImageName(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.events()
+	e.check(e.pod(nsX, e.reg.Addr()+"/Team-A/P:1", v1.PullIfNotPresent, secretS1), "", outcome{
+		reason: "InvalidImageName", noRegistryContact: true, message: "Failed to apply default image tag",
+	})
+	if events := e.events(); !hasEvent(events, v1.EventTypeWarning, "InspectFailed") {
+		t.Errorf("events %q lack a Warning InspectFailed event", events)
+	}
+	if got := e.intentFiles(); len(got) != 0 {
+		t.Errorf("intents written for an invalid image: %v", got)
+	}
 }

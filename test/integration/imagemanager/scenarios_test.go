@@ -31,7 +31,10 @@ import (
 // answers 401, with Never the pod is denied without contacting the registry.
 func deniedOutcome(pullPolicy v1.PullPolicy, verification pullmanager.Verification, pulledAs string) outcome {
 	if pullPolicy == v1.PullNever {
-		return outcome{reason: "ErrImageNeverPull", verification: verification, noRegistryContact: true}
+		return outcome{
+			reason: "ErrImageNeverPull", verification: verification, noRegistryContact: true,
+			message: "is not present with pull policy of Never",
+		}
 	}
 	return outcome{
 		reason: "ErrImagePull", verification: verification,
