@@ -73,7 +73,7 @@ var _ = ginkgo.Describe(describeFeature+"Image pull Secret lifecycle", featureLa
 			run := n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-b", p.Image, pullPolicy, "s1")}, []*v1.Secret{recreated})
 			if pullPolicy == v1.PullIfNotPresent {
 				expectPullFailed(run, verifyMustPull)
-				mark.expectRefused(p.Path)
+				mark.expectRefused(p.Path, suite.user1.Username)
 			} else {
 				expectDenied(run, verifyMustPull)
 				mark.expectNoContact(p.Path)

@@ -54,7 +54,7 @@ var _ = ginkgo.Describe(describeFeature+"Preloaded images", featureLabels, func(
 				mark.expectNoContact(p.Path)
 			case pullPolicy == v1.PullIfNotPresent:
 				expectPullFailed(run, verifyMustPull)
-				mark.expectRefused(p.Path)
+				mark.expectRefused(p.Path, "")
 			default:
 				expectDenied(run, verifyMustPull)
 				mark.expectNoContact(p.Path)
@@ -99,7 +99,7 @@ var _ = ginkgo.Describe(describeFeature+"Preloaded images", featureLabels, func(
 				ginkgo.By("N is absent from the runtime: a pod without Secret pulls it and fails, a pod with S1 pulls it")
 				mark := markLog(suite.regA)
 				expectPullFailed(n.ensure(ctx, []*v1.Pod{newPod(nsY, "pod-b", nn.Image, v1.PullIfNotPresent)}, nil), verifyNotPresent)
-				mark.expectRefused(nn.Path)
+				mark.expectRefused(nn.Path, "")
 				expectPulled(n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-c", nn.Image, v1.PullIfNotPresent, "s1")}, []*v1.Secret{s1}), verifyNotPresent)
 				rec := n.record(ctx, pushed.ID)
 				expectSecrets(rec, m.Repo, secretCoordinates(s1, suite.user1))

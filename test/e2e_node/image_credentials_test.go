@@ -135,7 +135,11 @@ var _ = ginkgo.Describe(describeFeature+"Image credential verification", feature
 			case row == rowNoSecret || row == rowRefused:
 				if pullPolicy == v1.PullIfNotPresent {
 					expectPullFailed(run, verifyMustPull)
-					mark.expectRefused(p.Path)
+					if row == rowRefused {
+						mark.expectRefused(p.Path, suite.user1.Username)
+					} else {
+						mark.expectRefused(p.Path, "")
+					}
 				} else {
 					expectDenied(run, verifyMustPull)
 					mark.expectNoContact(p.Path)

@@ -116,7 +116,7 @@ var _ = ginkgo.Describe(describeFeature+"Image records fail safe", featureLabels
 				mark.expectManifestFetchedBy(p.Path, suite.user1.Username)
 			} else {
 				expectPullFailed(run, verifyMustPull)
-				mark.expectRefused(p.Path)
+				mark.expectRefused(p.Path, "")
 			}
 			expectSecrets(n.record(ctx, p.ID), p.Repo, secretCoordinates(s1, suite.user1))
 		},

@@ -530,16 +530,32 @@ func markLog(reg *framework.Registry) logMark {
 }
 
 // requests returns the requests for the repository path since the mark.
-// The registry logs a request before its response completes, and every
-// request the tool made finished before the tool exited, so no wait is
-// needed.
+// The registry logs a request's first lines (which name the repository)
+// before it answers, and every request of the tool was answered before the
+// tool exited; the short pause covers the log writer.
 func (m logMark) requests(path string) framework.AccessEntries {
 	ginkgo.GinkgoHelper()
-	// A short grace period covers the registry's buffered log writer.
 	time.Sleep(50 * time.Millisecond)
+	return m.read(path)
+}
+
+func (m logMark) read(path string) framework.AccessEntries {
+	ginkgo.GinkgoHelper()
 	entries, _, err := m.log.Read(m.offset)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	return entries.ForRepository(path)
+}
+
+// eventually waits until the requests for path since the mark hold an entry
+// that keep accepts (a response's status is logged last), and returns them.
+func (m logMark) eventually(path, what string, keep func(framework.AccessEntry) bool) framework.AccessEntries {
+	ginkgo.GinkgoHelper()
+	var reqs framework.AccessEntries
+	gomega.Eventually(func() framework.AccessEntries {
+		reqs = m.read(path)
+		return reqs.Filter(keep)
+	}).WithTimeout(5*time.Second).WithPolling(50*time.Millisecond).ShouldNot(gomega.BeEmpty(), "%s for %s in %s", what, path, m.log.Path)
+	return reqs
 }
 
 // expectNoContact checks that nothing asked the registry about path since
@@ -550,21 +566,27 @@ func (m logMark) expectNoContact(path string) {
 }
 
 // expectRefused checks that the registry was asked about path since the
-// mark, refused it with 401, and served no manifest.
-func (m logMark) expectRefused(path string) {
+// mark, refused it with 401, and served no manifest. refusedUser is the
+// user whose password the registry refused, or "" for a pull that sent no
+// credentials at all.
+func (m logMark) expectRefused(path, refusedUser string) {
 	ginkgo.GinkgoHelper()
-	reqs := m.requests(path)
-	gomega.Expect(reqs).NotTo(gomega.BeEmpty(), "registry requests for %s", path)
+	reqs := m.eventually(path, "a 401", func(e framework.AccessEntry) bool { return e.Status == 401 })
 	gomega.Expect(reqs.ManifestFetches()).To(gomega.BeEmpty(), "manifests served for %s: %v", path, reqs)
-	gomega.Expect(reqs.Filter(func(e framework.AccessEntry) bool { return e.Status == 401 })).NotTo(gomega.BeEmpty(), "401s for %s: %v", path, reqs)
+	if refusedUser == "" {
+		gomega.Expect(reqs.Filter(func(e framework.AccessEntry) bool { return e.User != "" || e.RefusedUser != "" })).To(gomega.BeEmpty(), "credentials sent for %s: %v", path, reqs)
+		return
+	}
+	gomega.Expect(reqs.Filter(func(e framework.AccessEntry) bool { return e.RefusedUser == refusedUser })).NotTo(gomega.BeEmpty(), "%s refused for %s: %v", refusedUser, path, reqs)
 }
 
 // expectManifestFetchedBy checks that user (empty: anonymous) fetched a
 // manifest of path since the mark.
 func (m logMark) expectManifestFetchedBy(path, user string) {
 	ginkgo.GinkgoHelper()
-	reqs := m.requests(path)
-	gomega.Expect(reqs.ManifestFetches().ByUser(user)).NotTo(gomega.BeEmpty(), "manifest fetches of %s by %q: %v", path, user, reqs)
+	m.eventually(path, "a manifest fetched by "+user, func(e framework.AccessEntry) bool {
+		return e.IsManifest() && e.Served() && (e.Method == "GET" || e.Method == "HEAD") && e.User == user
+	})
 }
 
 // Container outcomes.
