@@ -28,5 +28,27 @@ limitations under the License.
 //   - a file-backed pull manager in a root dir per test, whose records are
 //     read back from disk with k8s.io/imagepullrecords.
 //
+// SPEC section 9, row by row:
+//
+//   - policy x pull policy x pod B table: TestSection9Matrix;
+//   - S1 rotated, S1 deleted and recreated: TestSecretRotationAndRecreation;
+//   - anonymous image first pulled with a Secret:
+//     TestAnonymousImageFirstPulledWithSecret;
+//   - allowlist exact, prefix and near misses: TestAllowlist;
+//   - preloaded image: TestPreloadedImage;
+//   - one image ID under two names: TestSameImageIDUnderTwoNames;
+//   - records survive a restart, crash before the record was durable:
+//     TestRecordsSurviveRestart, TestCrashBeforeRecordDurable,
+//     TestRestartWithRuntimeUnreachable, TestOnDiskStateAtRestart;
+//   - garbage collection then prune, refreshed record survives:
+//     TestPruneAfterGC, TestPullInFlight;
+//   - two pods pulling P at once: TestConcurrentPulls, TestManyConcurrentPods;
+//   - registry down: TestRegistryDown;
+//   - gate off: TestGateOff.
+//
+// The other tests cover the credential rules of section 4 (Secret types,
+// missing and unparsable Secrets, credential order, node-wide credentials)
+// and the error reasons and back-off of section 6.
+//
 // The package has no non-test code besides this file.
 package imagemanager

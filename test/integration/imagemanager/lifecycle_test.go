@@ -306,13 +306,12 @@ func TestRegistryDown(t *testing.T) {
 			want: deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""),
 		},
 	}
+	// One node, one after the other: the rows share the stopped registry
+	// (the error messages name the pod's image, policy and Secrets).
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			e.t = t
-			e.check(tc.pod, id, tc.want)
-		})
+		t.Logf("%s", tc.name)
+		e.check(tc.pod, id, tc.want)
 	}
-	e.t = t
 	assertMapping(t, e.mapping(id), map[string]kubeletv1beta1.ImagePullCredentials{
 		e.repoKey(repoP): secretsEntry(
 			e.secretCred(nsX, secretS1, user1, pass1),
@@ -486,5 +485,46 @@ func TestRestartWithRuntimeUnreachable(t *testing.T) {
 	e.check(e.pod(nsY, imageQ, v1.PullNever), e.ids[repoQ], deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""))
 	e.check(e.pod(nsX, imageQ, v1.PullIfNotPresent, secretS1), e.ids[repoQ], outcome{
 		admitted: true, verification: pullmanager.VerificationMustPull, pullAttempted: true, pulledAs: []string{user1},
+	})
+}
+
+// TestPullInFlight: while a pull of any image string of P's repository is in
+// flight (intent recorded, runtime pull not yet returned), a preloaded P
+// counts as pulled by the kubelet, and a prune does not delete P's record.
+func TestPullInFlight(t *testing.T) {
+	t.Run("preloaded name", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, envOptions{})
+		id := e.preload(repoP)
+		inFlight := e.repoKey(repoP) + ":2"
+		if err := e.pullManager.RecordPullIntent(e.ctx, inFlight); err != nil {
+			t.Fatalf("RecordPullIntent: %v", err)
+		}
+		e.check(e.pod(nsY, e.image(repoP), v1.PullNever), id, deniedOutcome(v1.PullNever, pullmanager.VerificationMustPull, ""))
+		e.pullManager.RecordImagePullFailed(e.ctx, inFlight)
+		e.check(e.pod(nsY, e.image(repoP), v1.PullNever), id, outcome{
+			admitted: true, verification: pullmanager.VerificationNotPulledByKubelet, noRegistryContact: true,
+		})
+	})
+	t.Run("prune", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, envOptions{})
+		e.pullAsPodA(repoP)
+		id := e.ids[repoP]
+		e.removeImage(id)
+		inFlight := e.repoKey(repoP) + ":2"
+		if err := e.pullManager.RecordPullIntent(e.ctx, inFlight); err != nil {
+			t.Fatalf("RecordPullIntent: %v", err)
+		}
+		if pruned, err := e.manager.PruneUnknownRecords(e.ctx, time.Time{}); err != nil || len(pruned) != 0 {
+			t.Errorf("PruneUnknownRecords with a pull of the repository in flight = %v, %v; want nothing pruned", pruned, err)
+		}
+		if e.record(id) == nil {
+			t.Fatalf("record pruned while a pull of its repository was in flight")
+		}
+		e.pullManager.RecordImagePullFailed(e.ctx, inFlight)
+		if pruned, err := e.manager.PruneUnknownRecords(e.ctx, time.Time{}); err != nil || !slices.Equal(pruned, []string{id}) {
+			t.Errorf("PruneUnknownRecords after the pull ended = %v, %v; want [%s]", pruned, err, id)
+		}
 	})
 }
