@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -527,4 +528,64 @@ func TestPullInFlight(t *testing.T) {
 			t.Errorf("PruneUnknownRecords after the pull ended = %v, %v; want [%s]", pruned, err, id)
 		}
 	})
+}
+
+// snapshot returns every file under <root>/image_manager with its content.
+func (e *env) snapshot() map[string]string {
+	e.t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(e.managerDir(), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files[strings.TrimPrefix(path, e.managerDir())] = string(data)
+		return nil
+	})
+	if err != nil {
+		e.t.Fatalf("reading %s: %v", e.managerDir(), err)
+	}
+	return files
+}
+
+// TestGateTurnedOff: a node that ran with the gate on and restarts with it
+// off uses present images as before the feature and leaves the records it
+// wrote untouched; turned on again, they decide as before.
+func TestGateTurnedOff(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.pullAsPodA(repoP)
+	before := e.snapshot()
+
+	e.stop()
+	e.opts.gateOff = true
+	e.start()
+	e.check(e.pod(nsY, e.image(repoP), v1.PullNever), e.ids[repoP], outcome{
+		admitted: true, verification: pullmanager.VerificationGateOff, noRegistryContact: true,
+	})
+	e.check(e.pod(nsX, e.image(repoQ), v1.PullIfNotPresent, secretS3), e.ids[repoQ], outcome{
+		admitted: true, verification: pullmanager.VerificationNotPresent, pullAttempted: true, pulledAs: []string{user2},
+	})
+	e.removeImage(e.ids[repoP])
+	if _, err := e.manager.PruneUnknownRecords(e.ctx, time.Time{}); err != nil {
+		t.Errorf("PruneUnknownRecords: %v", err)
+	}
+	if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+		t.Errorf("files under image_manager changed with the gate off (-before +after):\n%s", diff)
+	}
+
+	e.stop()
+	e.opts.gateOff = false
+	e.start()
+	// Q was pulled with the gate off: no record, so it looks preloaded.
+	e.check(e.pod(nsY, e.image(repoQ), v1.PullNever), e.ids[repoQ], outcome{
+		admitted: true, verification: pullmanager.VerificationNotPulledByKubelet, noRegistryContact: true,
+	})
+	// P's record is still there; P itself is gone and is pulled again.
+	e.check(e.pod(nsY, e.image(repoP), v1.PullNever), "", deniedOutcome(v1.PullNever, pullmanager.VerificationNotPresent, ""))
+	if e.record(e.ids[repoP]) == nil {
+		t.Errorf("the record of P written with the gate on is gone")
+	}
 }

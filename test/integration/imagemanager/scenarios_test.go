@@ -74,6 +74,20 @@ func TestSecretRotationAndRecreation(t *testing.T) {
 			wantS1: kubeletv1beta1.ImagePullSecret{UID: "uid-s1-1", Namespace: nsX, Name: secretS1, CredentialHash: credHash(user2, pass2)},
 		},
 		{
+			name:       "rotated to several credentials: the most specific one's hash is stored",
+			pullPolicy: v1.PullNever,
+			change: func(e *env) {
+				e.setSecret(nsX, secretS1, "uid-s1-1", mustJSON(map[string]any{
+					"auths": map[string]any{
+						e.reg.Addr():               map[string]string{"username": user1, "password": refusedPassword},
+						e.reg.Addr() + "/" + repoP: map[string]string{"username": user2, "password": pass2},
+					},
+				}))
+			},
+			want:   outcome{admitted: true, verification: pullmanager.VerificationSecretCoordinates, noRegistryContact: true},
+			wantS1: kubeletv1beta1.ImagePullSecret{UID: "uid-s1-1", Namespace: nsX, Name: secretS1, CredentialHash: credHash(user2, pass2)},
+		},
+		{
 			name:       "deleted and recreated with refused credentials, IfNotPresent",
 			pullPolicy: v1.PullIfNotPresent,
 			change: func(e *env) {
