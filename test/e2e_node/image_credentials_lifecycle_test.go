@@ -128,6 +128,8 @@ var _ = ginkgo.Describe(describeFeature+"Image pull Secret lifecycle", featureLa
 			func(p *testImage) []string { return []string{p.Repo} }, true),
 		ginkgo.Entry("prefix entry: admitted",
 			func(p *testImage) []string { return []string{suite.regA.Host + "/e2e/*"} }, true),
+		ginkgo.Entry("prefix entry for the whole registry host: admitted",
+			func(p *testImage) []string { return []string{suite.regA.Host + "/*"} }, true),
 		ginkgo.Entry("near miss, another repository: denied",
 			func(p *testImage) []string { return []string{p.Repo + "-other", suite.regA.Host + "/e2e/allowlist/*"} }, false),
 	)
