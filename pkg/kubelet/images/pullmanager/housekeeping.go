@@ -33,13 +33,12 @@ var errNoImageLister = errors.New("no container runtime image lister configured"
 // ensureHousekeeping reports whether housekeeping has completed, retrying
 // it (at most every housekeepingRetryInterval) when it has not.
 func (m *fileBackedManager) ensureHousekeeping(ctx context.Context) bool {
-	m.housekeepingMu.Lock()
-	done := m.housekeepingDone
-	due := !done && m.clock.Since(m.housekeepingLastTry) >= housekeepingRetryInterval
-	m.housekeepingMu.Unlock()
-	if done {
+	if m.housekeepingDone.Load() {
 		return true
 	}
+	m.housekeepingMu.Lock()
+	due := m.clock.Since(m.housekeepingLastTry) >= housekeepingRetryInterval
+	m.housekeepingMu.Unlock()
 	if due {
 		return m.runHousekeeping(ctx, false)
 	}
@@ -56,7 +55,7 @@ func (m *fileBackedManager) runHousekeeping(ctx context.Context, atStartup bool)
 	logger := klog.FromContext(ctx)
 	m.housekeepingMu.Lock()
 	defer m.housekeepingMu.Unlock()
-	if m.housekeepingDone {
+	if m.housekeepingDone.Load() {
 		return true
 	}
 	m.housekeepingLastTry = m.clock.Now()
@@ -103,7 +102,7 @@ func (m *fileBackedManager) runHousekeeping(ctx context.Context, atStartup bool)
 	if len(absent) > 0 {
 		logger.Info("Image pull intents for images not in the container runtime remain", "count", len(absent), "images", absent)
 	}
-	m.housekeepingDone = true
+	m.housekeepingDone.Store(true)
 	return true
 }
 

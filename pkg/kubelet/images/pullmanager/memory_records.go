@@ -17,25 +17,124 @@ limitations under the License.
 package pullmanager
 
 import (
+	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
+	"sync/atomic"
+	"time"
+	"unique"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/imagepullrecords"
 	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
 	"k8s.io/kubernetes/pkg/util/parsers"
 )
 
+// memoryShards is the number of independently locked parts of the record
+// map, so that decisions on different images rarely touch one lock.
+const memoryShards = 64
+
+// memRecord is the in-memory form of a record, compact because every record
+// of the node lives in memory: repository names and credentials are
+// interned (unique handles, shared by every record that holds them and
+// reclaimed when none does), times are integers. A memRecord is immutable;
+// a write stores a new one.
+type memRecord struct {
+	imageRef string
+	// updated is lastUpdatedTime in Unix nanoseconds.
+	updated int64
+	// entries hold credentialMapping, one per repository name.
+	entries []memEntry
+}
+
+// memEntry is one credentialMapping entry.
+type memEntry struct {
+	repo               unique.Handle[string]
+	nodePodsAccessible bool
+	secrets            []unique.Handle[kubeletconfig.ImagePullSecret]
+	serviceAccounts    []unique.Handle[kubeletconfig.ImagePullServiceAccount]
+}
+
+// entry returns the entry for repo, or nil.
+func (r *memRecord) entry(repo string) *memEntry {
+	for i := range r.entries {
+		if r.entries[i].repo.Value() == repo {
+			return &r.entries[i]
+		}
+	}
+	return nil
+}
+
+func newMemRecord(in *kubeletconfig.ImagePulledRecord) *memRecord {
+	out := &memRecord{imageRef: in.ImageRef, updated: in.LastUpdatedTime.UnixNano()}
+	if len(in.CredentialMapping) > 0 {
+		out.entries = make([]memEntry, 0, len(in.CredentialMapping))
+	}
+	for repo, creds := range in.CredentialMapping {
+		e := memEntry{repo: unique.Make(repo), nodePodsAccessible: creds.NodePodsAccessible}
+		if len(creds.KubernetesSecrets) > 0 {
+			e.secrets = make([]unique.Handle[kubeletconfig.ImagePullSecret], len(creds.KubernetesSecrets))
+			for i, s := range creds.KubernetesSecrets {
+				e.secrets[i] = unique.Make(s)
+			}
+		}
+		if len(creds.KubernetesServiceAccounts) > 0 {
+			e.serviceAccounts = make([]unique.Handle[kubeletconfig.ImagePullServiceAccount], len(creds.KubernetesServiceAccounts))
+			for i, sa := range creds.KubernetesServiceAccounts {
+				e.serviceAccounts[i] = unique.Make(sa)
+			}
+		}
+		out.entries = append(out.entries, e)
+	}
+	return out
+}
+
+// toConfig expands the record into the internal API type, for writers and
+// listings (never for decisions).
+func (r *memRecord) toConfig() *kubeletconfig.ImagePulledRecord {
+	out := &kubeletconfig.ImagePulledRecord{
+		ImageRef:        r.imageRef,
+		LastUpdatedTime: metav1.NewTime(time.Unix(0, r.updated).UTC()),
+	}
+	if len(r.entries) > 0 {
+		out.CredentialMapping = make(map[string]kubeletconfig.ImagePullCredentials, len(r.entries))
+	}
+	for _, e := range r.entries {
+		creds := kubeletconfig.ImagePullCredentials{NodePodsAccessible: e.nodePodsAccessible}
+		for _, s := range e.secrets {
+			creds.KubernetesSecrets = append(creds.KubernetesSecrets, s.Value())
+		}
+		for _, sa := range e.serviceAccounts {
+			creds.KubernetesServiceAccounts = append(creds.KubernetesServiceAccounts, sa.Value())
+		}
+		out.CredentialMapping[e.repo.Value()] = creds
+	}
+	return out
+}
+
+type memShard struct {
+	mu      sync.RWMutex
+	records map[string]*memRecord
+}
+
 // memoryRecords holds every record, intent and broken file name in memory,
 // so that a decision never touches the disk and never parses JSON. It never
 // evicts: a lookup that missed memory and went to disk would be slower than
-// the memory the entries take. Records are immutable once stored; a write
-// replaces the pointer, so readers use them without copying.
+// the memory the entries take.
 type memoryRecords struct {
-	mu sync.RWMutex
-	// records maps an image ref to its record.
-	records map[string]*kubeletconfig.ImagePulledRecord
+	seed   maphash.Seed
+	shards [memoryShards]memShard
+	count  atomic.Int64
+
+	// poisonedCount lets decisions skip hashing the image ref when no record
+	// file is broken, which is the normal case.
+	poisonedCount atomic.Int64
+	poisonMu      sync.RWMutex
 	// poisonedRecords holds the file-name hashes of broken record files.
 	poisonedRecords map[string]struct{}
+
+	intentsMu sync.RWMutex
 	// intents holds the image strings that have an intent.
 	intents map[string]struct{}
 	// intentRepos counts intents per repo(image).
@@ -52,18 +151,46 @@ func NewMemoryRecordsStore() RecordsStore {
 }
 
 func newMemoryRecords() *memoryRecords {
-	return &memoryRecords{
-		records:         map[string]*kubeletconfig.ImagePulledRecord{},
+	m := &memoryRecords{
+		seed:            maphash.MakeSeed(),
 		poisonedRecords: map[string]struct{}{},
 		intents:         map[string]struct{}{},
 		intentRepos:     map[string]int{},
 		brokenIntents:   map[string]struct{}{},
 	}
+	for i := range m.shards {
+		m.shards[i].records = map[string]*memRecord{}
+	}
+	return m
+}
+
+func (m *memoryRecords) shard(imageRef string) *memShard {
+	return &m.shards[maphash.String(m.seed, imageRef)%memoryShards]
+}
+
+// record returns the record of imageRef for a decision: nil when absent,
+// and an error wrapping ErrRecordPoisoned when its file is broken.
+func (m *memoryRecords) record(imageRef string) (*memRecord, error) {
+	if m.poisonedCount.Load() > 0 && m.isPoisoned(imageRef) {
+		return nil, fmt.Errorf("%w: image ref %q", ErrRecordPoisoned, imageRef)
+	}
+	s := m.shard(imageRef)
+	s.mu.RLock()
+	r := s.records[imageRef]
+	s.mu.RUnlock()
+	return r, nil
+}
+
+func (m *memoryRecords) isPoisoned(imageRef string) bool {
+	m.poisonMu.RLock()
+	defer m.poisonMu.RUnlock()
+	_, ok := m.poisonedRecords[imagepullrecords.KeyHash(imageRef)]
+	return ok
 }
 
 func (m *memoryRecords) ListImagePullIntents() ([]*kubeletconfig.ImagePullIntent, []*imagepullrecords.FileError, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+	m.intentsMu.RLock()
+	defer m.intentsMu.RUnlock()
 	out := make([]*kubeletconfig.ImagePullIntent, 0, len(m.intents))
 	for image := range m.intents {
 		out = append(out, &kubeletconfig.ImagePullIntent{Image: image})
@@ -73,16 +200,24 @@ func (m *memoryRecords) ListImagePullIntents() ([]*kubeletconfig.ImagePullIntent
 		bad = append(bad, &imagepullrecords.FileError{
 			File: imagepullrecords.IntentsDirName + "/" + imagepullrecords.FilePrefix + hash,
 			Hash: hash,
-			Err:  fmt.Errorf("intent file is broken"),
+			Err:  errors.New("intent file is broken"),
 		})
 	}
 	return out, bad, nil
 }
 
 func (m *memoryRecords) ImagePullIntentExists(image string) (bool, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+	m.intentsMu.RLock()
+	defer m.intentsMu.RUnlock()
 	return m.intentExistsLocked(image), nil
+}
+
+// goodIntentExists reports whether a decodable intent for image is held.
+func (m *memoryRecords) goodIntentExists(image string) bool {
+	m.intentsMu.RLock()
+	defer m.intentsMu.RUnlock()
+	_, ok := m.intents[image]
+	return ok
 }
 
 func (m *memoryRecords) intentExistsLocked(image string) bool {
@@ -99,8 +234,8 @@ func (m *memoryRecords) intentExistsLocked(image string) bool {
 // intentForRepo reports whether an intent exists for any image string whose
 // repo(image) is repo, or a broken intent file for image itself.
 func (m *memoryRecords) intentForRepo(image, repo string) bool {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+	m.intentsMu.RLock()
+	defer m.intentsMu.RUnlock()
 	if m.intentRepos[repo] > 0 {
 		return true
 	}
@@ -108,8 +243,8 @@ func (m *memoryRecords) intentForRepo(image, repo string) bool {
 }
 
 func (m *memoryRecords) WriteImagePullIntent(image string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.intentsMu.Lock()
+	defer m.intentsMu.Unlock()
 	delete(m.brokenIntents, imagepullrecords.KeyHash(image))
 	if _, ok := m.intents[image]; ok {
 		return nil
@@ -122,8 +257,8 @@ func (m *memoryRecords) WriteImagePullIntent(image string) error {
 }
 
 func (m *memoryRecords) DeleteImagePullIntent(image string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.intentsMu.Lock()
+	defer m.intentsMu.Unlock()
 	delete(m.brokenIntents, imagepullrecords.KeyHash(image))
 	if _, ok := m.intents[image]; !ok {
 		return nil
@@ -140,12 +275,17 @@ func (m *memoryRecords) DeleteImagePullIntent(image string) error {
 }
 
 func (m *memoryRecords) ListImagePulledRecords() ([]*kubeletconfig.ImagePulledRecord, []*imagepullrecords.FileError, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	out := make([]*kubeletconfig.ImagePulledRecord, 0, len(m.records))
-	for _, r := range m.records {
-		out = append(out, r)
+	out := make([]*kubeletconfig.ImagePulledRecord, 0, m.count.Load())
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.RLock()
+		for _, r := range s.records {
+			out = append(out, r.toConfig())
+		}
+		s.mu.RUnlock()
 	}
+	m.poisonMu.RLock()
+	defer m.poisonMu.RUnlock()
 	var bad []*imagepullrecords.FileError
 	for hash := range m.poisonedRecords {
 		bad = append(bad, &imagepullrecords.FileError{
@@ -158,50 +298,79 @@ func (m *memoryRecords) ListImagePulledRecords() ([]*kubeletconfig.ImagePulledRe
 }
 
 func (m *memoryRecords) GetImagePulledRecord(imageRef string) (*kubeletconfig.ImagePulledRecord, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if len(m.poisonedRecords) > 0 {
-		if _, ok := m.poisonedRecords[imagepullrecords.KeyHash(imageRef)]; ok {
-			return nil, fmt.Errorf("%w: image ref %q", ErrRecordPoisoned, imageRef)
-		}
+	r, err := m.record(imageRef)
+	if err != nil || r == nil {
+		return nil, err
 	}
-	return m.records[imageRef], nil
+	return r.toConfig(), nil
 }
 
 func (m *memoryRecords) WriteImagePulledRecord(record *kubeletconfig.ImagePulledRecord) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.poisonedRecords) > 0 {
-		delete(m.poisonedRecords, imagepullrecords.KeyHash(record.ImageRef))
+	if m.poisonedCount.Load() > 0 {
+		m.poisonMu.Lock()
+		hash := imagepullrecords.KeyHash(record.ImageRef)
+		if _, ok := m.poisonedRecords[hash]; ok {
+			delete(m.poisonedRecords, hash)
+			m.poisonedCount.Add(-1)
+		}
+		m.poisonMu.Unlock()
 	}
-	m.records[record.ImageRef] = record
+	r := newMemRecord(record)
+	s := m.shard(record.ImageRef)
+	s.mu.Lock()
+	if _, ok := s.records[record.ImageRef]; !ok {
+		m.count.Add(1)
+	}
+	s.records[record.ImageRef] = r
+	s.mu.Unlock()
 	return nil
 }
 
 func (m *memoryRecords) DeleteImagePulledRecord(imageRef string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.records, imageRef)
+	s := m.shard(imageRef)
+	s.mu.Lock()
+	if _, ok := s.records[imageRef]; ok {
+		delete(s.records, imageRef)
+		m.count.Add(-1)
+	}
+	s.mu.Unlock()
 	return nil
+}
+
+// imageRefs returns the image ref of every record held.
+func (m *memoryRecords) imageRefs() []string {
+	out := make([]string, 0, m.count.Load())
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.RLock()
+		for ref := range s.records {
+			out = append(out, ref)
+		}
+		s.mu.RUnlock()
+	}
+	return out
 }
 
 // poisonRecord marks the record file of hash as broken.
 func (m *memoryRecords) poisonRecord(hash string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.poisonedRecords[hash] = struct{}{}
+	m.poisonMu.Lock()
+	defer m.poisonMu.Unlock()
+	if _, ok := m.poisonedRecords[hash]; !ok {
+		m.poisonedRecords[hash] = struct{}{}
+		m.poisonedCount.Add(1)
+	}
 }
 
 // poisonIntent marks the intent file of hash as broken.
 func (m *memoryRecords) poisonIntent(hash string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.intentsMu.Lock()
+	defer m.intentsMu.Unlock()
 	m.brokenIntents[hash] = struct{}{}
 }
 
 // counts returns the number of records and intents held.
 func (m *memoryRecords) counts() (records, intents int) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return len(m.records), len(m.intents)
+	m.intentsMu.RLock()
+	defer m.intentsMu.RUnlock()
+	return int(m.count.Load()), len(m.intents)
 }

@@ -22,15 +22,15 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unique"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/imagepullrecords"
 	"k8s.io/klog/v2"
 	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
-	"k8s.io/kubernetes/pkg/util/parsers"
 	"k8s.io/utils/clock"
-	"k8s.io/utils/lru"
 )
 
 // Options configure a file-backed pull manager.
@@ -74,10 +74,6 @@ type Manager interface {
 // ErrReadOnly is returned when recording a pull with a read-only manager.
 var ErrReadOnly = errors.New("pull manager is read-only")
 
-// maxParsedNames bounds the cache of parsed image names: image strings come
-// from pods, so the cache must not grow with them.
-const maxParsedNames = 4096
-
 // housekeepingRetryInterval spaces out retries of start-up housekeeping
 // made from decisions after it failed at start-up.
 const housekeepingRetryInterval = 10 * time.Second
@@ -110,16 +106,17 @@ type fileBackedManager struct {
 	imageLocks  *stripedLocks
 	recordLocks *stripedLocks
 
-	pullsMu sync.Mutex
+	pullsMu sync.RWMutex
 	// pulls holds per image string state; see pullState.
 	pulls map[string]*pullState
 	// pullsByRepo counts in-flight pulls per repo(image).
 	pullsByRepo map[string]int
 
-	parsed *lru.Cache
+	names *nameCache
 
-	housekeepingMu       sync.Mutex
-	housekeepingDone     bool
+	housekeepingMu sync.Mutex
+	// housekeepingDone is read by every decision without a lock.
+	housekeepingDone     atomic.Bool
 	housekeepingLastTry  time.Time
 	housekeepingAttempts int
 	housekeepingDelay    time.Duration
@@ -153,7 +150,7 @@ func NewFileBackedPullManager(ctx context.Context, opts Options) (Manager, error
 		recordLocks:       newStripedLocks(defaultLockStripes),
 		pulls:             map[string]*pullState{},
 		pullsByRepo:       map[string]int{},
-		parsed:            lru.New(maxParsedNames),
+		names:             newNameCache(defaultNameCacheSlots),
 		housekeepingDelay: opts.HousekeepingRetryDelay,
 	}
 	if m.clock == nil {
@@ -254,15 +251,7 @@ func (m *fileBackedManager) load(ctx context.Context) error {
 
 // repo returns repo(image), caching the parse in a bounded cache.
 func (m *fileBackedManager) repo(image string) (string, error) {
-	if v, ok := m.parsed.Get(image); ok {
-		return v.(string), nil
-	}
-	repo, err := parsers.RepositoryName(image)
-	if err != nil {
-		return "", err
-	}
-	m.parsed.Add(image, repo)
-	return repo, nil
+	return m.names.repo(image)
 }
 
 func (m *fileBackedManager) repoOrEmpty(image string) string {
@@ -300,10 +289,7 @@ func (m *fileBackedManager) RecordPullIntent(ctx context.Context, image string) 
 // writeIntent makes the intent for image durable unless memory shows a good
 // intent file for it already.
 func (m *fileBackedManager) writeIntent(ctx context.Context, image string) error {
-	m.records.mem.mu.RLock()
-	_, exists := m.records.mem.intents[image]
-	m.records.mem.mu.RUnlock()
-	if exists {
+	if m.records.mem.goodIntentExists(image) {
 		return nil
 	}
 	if err := m.records.WriteImagePullIntent(image); err != nil {
@@ -446,18 +432,13 @@ func (m *fileBackedManager) RecordImagePullFailed(ctx context.Context, image str
 // image under its repository name: the record has an entry for repo or an
 // empty mapping, or a pull or an intent exists for an image string with
 // this repo.
-func (m *fileBackedManager) pulledByKubelet(image, repo string, record *kubeletconfig.ImagePulledRecord) bool {
-	if record != nil {
-		if len(record.CredentialMapping) == 0 {
-			return true
-		}
-		if _, ok := record.CredentialMapping[repo]; ok {
-			return true
-		}
+func (m *fileBackedManager) pulledByKubelet(image, repo string, record *memRecord) bool {
+	if record != nil && (len(record.entries) == 0 || record.entry(repo) != nil) {
+		return true
 	}
-	m.pullsMu.Lock()
+	m.pullsMu.RLock()
 	inFlight := m.pullsByRepo[repo] > 0
-	m.pullsMu.Unlock()
+	m.pullsMu.RUnlock()
 	if inFlight {
 		return true
 	}
@@ -499,7 +480,7 @@ func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, ima
 	}
 
 	// 3. The record, from memory. A broken file never grants.
-	record, err := m.records.mem.GetImagePulledRecord(imageRef)
+	record, err := m.records.mem.record(imageRef)
 	if err != nil {
 		return mustPull, nil
 	}
@@ -511,20 +492,19 @@ func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, ima
 	}
 
 	// 5. The entry for this name.
-	var entry kubeletconfig.ImagePullCredentials
-	found := false
+	var entry *memEntry
 	if record != nil {
-		entry, found = record.CredentialMapping[repo]
+		entry = record.entry(repo)
 	}
-	if !found {
+	if entry == nil {
 		result = CheckResultMustAuthenticate
 		return mustPull, nil
 	}
-	if entry.NodePodsAccessible {
+	if entry.nodePodsAccessible {
 		result = CheckResultRecordFound
 		return Decision{Verification: VerificationNodeAccessible}, nil
 	}
-	if len(entry.KubernetesSecrets) == 0 && len(entry.KubernetesServiceAccounts) == 0 {
+	if len(entry.secrets) == 0 && len(entry.serviceAccounts) == 0 {
 		// An empty entry grants nothing; no need to resolve credentials.
 		result = CheckResultMustAuthenticate
 		return mustPull, nil
@@ -535,18 +515,19 @@ func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, ima
 	if err != nil {
 		return mustPull, fmt.Errorf("resolving the pod's credentials for %q: %w", image, err)
 	}
-	capReached := len(entry.KubernetesSecrets) >= maxSecretsPerEntry
+	capReached := len(entry.secrets) >= maxSecretsPerEntry
 
 	// 7. A credential whose hash is on record.
 	for _, podSecret := range secrets {
 		if podSecret.CredentialHash == "" {
 			continue
 		}
-		for _, recorded := range entry.KubernetesSecrets {
+		for _, handle := range entry.secrets {
+			recorded := handle.Value()
 			if recorded.CredentialHash != podSecret.CredentialHash {
 				continue
 			}
-			if !capReached && !secretRecorded(entry.KubernetesSecrets, podSecret) {
+			if !capReached && !secretRecorded(entry.secrets, podSecret) {
 				m.writeBackSecret(ctx, imageRef, repo, podSecret)
 			}
 			result = CheckResultRecordFound
@@ -562,8 +543,8 @@ func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, ima
 			if podSecret.CredentialHash == "" {
 				continue
 			}
-			for _, recorded := range entry.KubernetesSecrets {
-				if sameSecretCoordinates(recorded, podSecret) {
+			for _, handle := range entry.secrets {
+				if sameSecretCoordinates(handle.Value(), podSecret) {
 					m.writeBackSecret(ctx, imageRef, repo, podSecret)
 					result = CheckResultRecordFound
 					return Decision{Verification: VerificationSecretCoordinates}, nil
@@ -574,8 +555,8 @@ func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, ima
 
 	// 10. The pod's service account.
 	if serviceAccount != nil {
-		for _, recorded := range entry.KubernetesServiceAccounts {
-			if recorded == *serviceAccount {
+		for _, handle := range entry.serviceAccounts {
+			if handle.Value() == *serviceAccount {
 				result = CheckResultRecordFound
 				return Decision{Verification: VerificationServiceAccount}, nil
 			}
@@ -592,9 +573,9 @@ func sameSecretCoordinates(a, b kubeletconfig.ImagePullSecret) bool {
 }
 
 // secretRecorded reports whether s is on record with its coordinates and hash.
-func secretRecorded(recorded []kubeletconfig.ImagePullSecret, s kubeletconfig.ImagePullSecret) bool {
+func secretRecorded(recorded []unique.Handle[kubeletconfig.ImagePullSecret], s kubeletconfig.ImagePullSecret) bool {
 	for _, r := range recorded {
-		if r == s {
+		if r.Value() == s {
 			return true
 		}
 	}
@@ -644,15 +625,14 @@ func (m *fileBackedManager) PruneUnknownRecords(ctx context.Context, presentImag
 	for _, ref := range presentImageRefs {
 		present[ref] = struct{}{}
 	}
-	records, _, _ := m.records.mem.ListImagePulledRecords()
 	var removed []string
 	var errs []error
-	for _, candidate := range records {
-		if _, ok := present[candidate.ImageRef]; ok {
+	for _, imageRef := range m.records.mem.imageRefs() {
+		if _, ok := present[imageRef]; ok {
 			continue
 		}
-		if m.pruneRecord(ctx, candidate.ImageRef, until, &errs) {
-			removed = append(removed, candidate.ImageRef)
+		if m.pruneRecord(ctx, imageRef, until, &errs) {
+			removed = append(removed, imageRef)
 		}
 	}
 	if len(removed) > 0 {
