@@ -68,6 +68,30 @@ var _ = ginkgo.Describe(describeFeature+"Weaknesses of released kubelets", featu
 		ginkgo.Entry("by digest", "digest"),
 	)
 
+	ginkgo.It("keeps the intent of an image gone from the runtime, and it makes the repository kubelet-pulled", func(ctx context.Context) {
+		failpointTool := requireFailpointImagectl()
+		n := newNode(nodeOptions{})
+		path := "e2e/crash-absent-" + randomName()
+		v1Image, err := suite.regA.PushRandom(ctx, &suite.user1, path+":v1")
+		gomega.Expect(err).NotTo(gomega.HaveOccurred())
+		removeFromRuntimeAfterSpec(v1Image.ID)
+		v2Image, err := suite.regA.PushRandom(ctx, &suite.user1, path+":v2")
+		gomega.Expect(err).NotTo(gomega.HaveOccurred())
+		removeFromRuntimeAfterSpec(v2Image.ID)
+		repo := suite.regA.Host + "/" + path
+		s1 := newSecret(nsX, "s1", suite.regA.Host, suite.user1)
+
+		run := n.ensureWith(ctx, failpointTool, []string{envFailpoint + "=after-pull"},
+			[]*v1.Pod{newPod(nsX, "pod-a", repo+":v1", v1.PullIfNotPresent, "s1")}, []*v1.Secret{s1})
+		gomega.Expect(run.ExitCode).To(gomega.Equal(failpointExitCode), "stderr:\n%s", run.Stderr)
+		removeFromRuntime(ctx, v1Image.ID)
+		gomega.Expect(preload(ctx, repo+":v2", &suite.user1)).To(gomega.Equal(v2Image.ID))
+
+		ginkgo.By("after the restart the intent for the absent image stays, and another tag of its repository is not preloaded")
+		expectDenied(n.ensure(ctx, []*v1.Pod{newPod(nsY, "pod-b", repo+":v2", v1.PullNever)}, nil), verifyMustPull)
+		gomega.Expect(n.records(ctx).hasIntent(repo + ":v1")).To(gomega.BeTrue())
+	})
+
 	ginkgo.It("counts a record with an empty credentialMapping (a released kubelet's interrupted pull) as pulled by the kubelet under every name", func(ctx context.Context) {
 		n := newNode(nodeOptions{})
 		p := pushImage(ctx, suite.regA, &suite.user1, "e2e/empty-mapping")

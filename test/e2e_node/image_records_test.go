@@ -19,8 +19,10 @@ package e2enode
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -78,29 +80,76 @@ var _ = ginkgo.Describe(describeFeature+"Image records on disk", featureLabels, 
 		expectSecrets(n.record(ctx, p.ID), p.Repo, secretCoordinates(s1, suite.user1), secretCoordinates(s2, suite.user1))
 	})
 
-	ginkgo.It("never grants anything from a broken record, and a successful pull repairs it", func(ctx context.Context) {
+	ginkgo.DescribeTable("never grants anything from a broken record, and a successful pull repairs it",
+		func(ctx context.Context, breakRecord func(good string, p *testImage) string) {
+			n := newNode(nodeOptions{})
+			p := pushImage(ctx, suite.regA, &suite.user1, "e2e/poisoned")
+			s1 := newSecret(nsX, "s1", suite.regA.Host, suite.user1)
+			expectPulled(n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-a", p.Image, v1.PullIfNotPresent, "s1")}, []*v1.Secret{s1}), verifyNotPresent)
+			path := n.recordPath(p.ID)
+			good, err := os.ReadFile(path)
+			gomega.Expect(err).NotTo(gomega.HaveOccurred())
+			gomega.Expect(os.WriteFile(path, []byte(breakRecord(string(good), p)), 0o600)).To(gomega.Succeed())
+
+			ginkgo.By("records list shows the file among the errors only")
+			listing := n.listRecords(ctx)
+			gomega.Expect(listing.Pulled).To(gomega.BeEmpty())
+			gomega.Expect(listing.Errors).To(gomega.ContainElement(gomega.HaveField("File", filepath.Join("image_manager", "pulled", filepath.Base(path)))))
+
+			ginkgo.By("with pull policy Never, neither S1 nor no Secret is admitted: the broken record is not absent (absent would look preloaded)")
+			mark := markLog(suite.regA)
+			expectDenied(n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-b", p.Image, v1.PullNever, "s1")}, []*v1.Secret{s1}), verifyMustPull)
+			expectDenied(n.ensure(ctx, []*v1.Pod{newPod(nsY, "pod-c", p.Image, v1.PullNever)}, nil), verifyMustPull)
+			mark.expectNoContact(p.Path)
+
+			ginkgo.By("a pod with S1 and IfNotPresent re-pulls and the record is repaired")
+			expectPulled(n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-d", p.Image, v1.PullIfNotPresent, "s1")}, []*v1.Secret{s1}), verifyMustPull)
+			mark.expectManifestFetchedBy(p.Path, suite.user1.Username)
+			expectSecrets(n.record(ctx, p.ID), p.Repo, secretCoordinates(s1, suite.user1))
+		},
+		ginkgo.Entry("truncated JSON", func(string, *testImage) string {
+			return `{"kind":"ImagePulledRecord","apiVersion":`
+		}),
+		ginkgo.Entry("empty file (a rename without fsync)", func(string, *testImage) string { return "" }),
+		ginkgo.Entry("imageRef that does not hash to the file name", func(good string, p *testImage) string {
+			return strings.Replace(good, p.ID, "sha256:"+strings.Repeat("0", 64), 1)
+		}),
+		ginkgo.Entry("unknown field", func(good string, _ *testImage) string {
+			return strings.Replace(good, `"imageRef":`, `"grantEveryone":true,"imageRef":`, 1)
+		}),
+		ginkgo.Entry("duplicate field", func(good string, p *testImage) string {
+			return strings.Replace(good, `"imageRef":`, fmt.Sprintf(`"imageRef":%q,"imageRef":`, p.ID), 1)
+		}),
+		ginkgo.Entry("wrong kind", func(good string, _ *testImage) string {
+			return strings.Replace(good, `"kind":"ImagePulledRecord"`, `"kind":"ImagePullIntent"`, 1)
+		}),
+		ginkgo.Entry("unknown apiVersion", func(good string, _ *testImage) string {
+			return strings.Replace(good, `kubelet.config.k8s.io/v1beta1`, `kubelet.config.k8s.io/v2`, 1)
+		}),
+	)
+
+	ginkgo.It("writes private files atomically: directories 0700, files 0600, no temporaries left", func(ctx context.Context) {
 		n := newNode(nodeOptions{})
-		p := pushImage(ctx, suite.regA, &suite.user1, "e2e/poisoned")
+		p := pushImage(ctx, suite.regA, &suite.user1, "e2e/modes")
 		s1 := newSecret(nsX, "s1", suite.regA.Host, suite.user1)
 		expectPulled(n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-a", p.Image, v1.PullIfNotPresent, "s1")}, []*v1.Secret{s1}), verifyNotPresent)
-		path := n.recordPath(p.ID)
-		gomega.Expect(os.WriteFile(path, []byte(`{"kind":"ImagePulledRecord","apiVersion":`), 0o600)).To(gomega.Succeed())
-
-		ginkgo.By("records list shows the file among the errors only")
-		listing := n.listRecords(ctx)
-		gomega.Expect(listing.record(p.ID)).To(gomega.BeNil())
-		gomega.Expect(listing.Errors).To(gomega.ContainElement(gomega.HaveField("File", filepath.Join("image_manager", "pulled", filepath.Base(path)))))
-
-		ginkgo.By("with pull policy Never, neither S1 nor no Secret is admitted: the broken record is not absent (absent would look preloaded)")
-		mark := markLog(suite.regA)
-		expectDenied(n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-b", p.Image, v1.PullNever, "s1")}, []*v1.Secret{s1}), verifyMustPull)
-		expectDenied(n.ensure(ctx, []*v1.Pod{newPod(nsY, "pod-c", p.Image, v1.PullNever)}, nil), verifyMustPull)
-		mark.expectNoContact(p.Path)
-
-		ginkgo.By("a pod with S1 and IfNotPresent re-pulls and the record is repaired")
-		expectPulled(n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-d", p.Image, v1.PullIfNotPresent, "s1")}, []*v1.Secret{s1}), verifyMustPull)
-		mark.expectManifestFetchedBy(p.Path, suite.user1.Username)
-		expectSecrets(n.record(ctx, p.ID), p.Repo, secretCoordinates(s1, suite.user1))
+		for _, dir := range []string{"pulled", "pulling"} {
+			fi, err := os.Stat(filepath.Join(n.rootDir, "image_manager", dir))
+			gomega.Expect(err).NotTo(gomega.HaveOccurred())
+			gomega.Expect(fi.Mode().Perm()).To(gomega.Equal(os.FileMode(0o700)), "mode of %s", dir)
+			entries, err := os.ReadDir(filepath.Join(n.rootDir, "image_manager", dir))
+			gomega.Expect(err).NotTo(gomega.HaveOccurred())
+			for _, e := range entries {
+				gomega.Expect(e.Name()).To(gomega.HavePrefix("sha256-"), "only final files in %s", dir)
+				info, err := e.Info()
+				gomega.Expect(err).NotTo(gomega.HaveOccurred())
+				gomega.Expect(info.Mode().Perm()).To(gomega.Equal(os.FileMode(0o600)), "mode of %s/%s", dir, e.Name())
+			}
+		}
+		data, err := os.ReadFile(n.recordPath(p.ID))
+		gomega.Expect(err).NotTo(gomega.HaveOccurred())
+		gomega.Expect(string(data)).To(gomega.HavePrefix(`{"kind":"ImagePulledRecord","apiVersion":"kubelet.config.k8s.io/v1beta1","lastUpdatedTime":`))
+		gomega.Expect(string(data)).To(gomega.HaveSuffix("}}}\n"))
 	})
 
 	ginkgo.It("refuses to share a root dir with another writer (exit code 3), while records list still reads it", func(ctx context.Context) {
