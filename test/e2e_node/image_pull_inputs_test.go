@@ -122,3 +122,48 @@ var _ = ginkgo.Describe(describeFeature+"Pod credentials and images", featureLab
 		expectContainer(cs[2], resultReused, "", verifySecretHash, false)
 	})
 })
+
+var _ = ginkgo.Describe(describeFeature+"Pod and Secret inputs", featureLabels, func() {
+	ginkgo.It("never lends a Secret to a pod of another namespace that names it", func(ctx context.Context) {
+		n := newNode(nodeOptions{})
+		p := pushImage(ctx, suite.regA, &suite.user1, "e2e/namespaces")
+		s1 := newSecret(nsX, "s1", suite.regA.Host, suite.user1)
+		expectPulled(n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-a", p.Image, v1.PullIfNotPresent, "s1")}, []*v1.Secret{s1}), verifyNotPresent)
+
+		mark := markLog(suite.regA)
+		run := n.ensure(ctx, []*v1.Pod{newPod(nsY, "pod-b", p.Image, v1.PullNever, "s1")}, []*v1.Secret{s1})
+		expectDenied(run, verifyMustPull)
+		gomega.Expect(append(run.Pods[0].Events, run.Pods[0].Containers[0].Events...)).To(haveEvent("Warning", "FailedToRetrieveImagePullSecret", "s1"))
+		run = n.ensure(ctx, []*v1.Pod{newPod(nsY, "pod-c", p.Image, v1.PullIfNotPresent, "s1")}, []*v1.Secret{s1})
+		expectPullFailed(run, verifyMustPull)
+		mark.expectRefused(p.Path, "")
+		expectSecrets(n.record(ctx, p.ID), p.Repo, secretCoordinates(s1, suite.user1))
+	})
+
+	ginkgo.DescribeTable("defaults the pull policy as the API server does",
+		func(ctx context.Context, tag string, want v1.PullPolicy) {
+			n := newNode(nodeOptions{})
+			path := "e2e/defaulting-" + randomName()
+			pushed, err := suite.regA.PushRandom(ctx, &suite.user1, path+":latest", path+":v1")
+			gomega.Expect(err).NotTo(gomega.HaveOccurred())
+			removeFromRuntimeAfterSpec(pushed.ID)
+			s1 := newSecret(nsX, "s1", suite.regA.Host, suite.user1)
+			run := n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-a", suite.regA.Image(path+tag), "", "s1")}, []*v1.Secret{s1})
+			c := expectPulled(run, verifyNotPresent)
+			gomega.Expect(c.PullPolicy).To(gomega.Equal(string(want)))
+		},
+		ginkgo.Entry("a tag: IfNotPresent", ":v1", v1.PullIfNotPresent),
+		ginkgo.Entry("no tag: Always", "", v1.PullAlways),
+		ginkgo.Entry(":latest: Always", ":latest", v1.PullAlways),
+	)
+
+	ginkgo.It("rejects a Secret without metadata.uid with exit code 2, naming the file", func(ctx context.Context) {
+		n := newNode(nodeOptions{})
+		s := newSecret(nsX, "no-uid", suite.regA.Host, suite.user1)
+		s.UID = ""
+		run := n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-a", suite.regA.Image("e2e/never-pulled:v1"), v1.PullIfNotPresent, "no-uid")}, []*v1.Secret{s})
+		gomega.Expect(run.ExitCode).To(gomega.Equal(exitBadInput), "stderr:\n%s", run.Stderr)
+		gomega.Expect(run.Pods).To(gomega.BeEmpty())
+		gomega.Expect(run.Stderr).To(gomega.And(gomega.ContainSubstring("secrets-"), gomega.ContainSubstring("uid")))
+	})
+})
