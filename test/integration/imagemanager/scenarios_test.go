@@ -382,3 +382,37 @@ func TestSameImageIDUnderTwoNames(t *testing.T) {
 		})
 	}
 }
+
+// TestAlwaysPullPolicy: with Always, the pull is the verification, every
+// time, whatever the record says and whatever the policy.
+func TestAlwaysPullPolicy(t *testing.T) {
+	tests := []struct {
+		name   string
+		policy kubeletconfig.ImagePullCredentialsVerificationPolicy
+	}{
+		{name: "default policy", policy: kubeletconfig.NeverVerifyPreloadedImages},
+		{name: "NeverVerify", policy: kubeletconfig.NeverVerify},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{policy: tc.policy})
+			e.pullAsPodA(repoP)
+			id := e.ids[repoP]
+			e.check(e.pod(nsX, e.image(repoP), v1.PullAlways, secretS1), id, outcome{
+				admitted: true, verification: pullmanager.VerificationMustPull, pullAttempted: true, pulledAs: []string{user1},
+			})
+			e.check(e.pod(nsY, e.image(repoP), v1.PullAlways, secretRefused), "", outcome{
+				reason: "ErrImagePull", verification: pullmanager.VerificationMustPull,
+				pullAttempted: true, pulledAs: []string{user1}, message: "401 Unauthorized",
+			})
+			e.check(e.pod(nsY, e.image(repoP), v1.PullAlways), "", outcome{
+				reason: "ErrImagePull", verification: pullmanager.VerificationMustPull,
+				pullAttempted: true, pulledAs: []string{""}, message: "401 Unauthorized",
+			})
+			assertMapping(t, e.mapping(id), map[string]kubeletv1beta1.ImagePullCredentials{
+				e.repoKey(repoP): secretsEntry(e.secretCred(nsX, secretS1, user1, pass1)),
+			})
+		})
+	}
+}
