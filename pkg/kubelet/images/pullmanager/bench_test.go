@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,7 +48,10 @@ const (
 type benchWorkload struct {
 	records []*kubeletconfig.ImagePulledRecord
 	// images[i] is an image string whose repo is the repository of records[i].
-	images  []string
+	images []string
+	// repos[i] and hashes[i] are the repository and Secret hash of records[i].
+	repos   []string
+	hashes  []string
 	secrets []kubeletconfig.ImagePullSecret
 }
 
@@ -94,6 +98,8 @@ func generateWorkload(n int) *benchWorkload {
 			},
 		})
 		w.images = append(w.images, repo+":v1")
+		w.repos = append(w.repos, repo)
+		w.hashes = append(w.hashes, secret.CredentialHash)
 	}
 	return w
 }
@@ -163,33 +169,65 @@ func BenchmarkMustAttemptImagePull(b *testing.B) {
 		b.Run(fmt.Sprintf("records=%d/hit/parallel=8", n), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetParallelism(8 / max(1, runtimeGOMAXPROCS()))
-			next := make(chan int, 1024)
-			go func() {
-				for i := 0; ; i++ {
-					select {
-					case next <- i:
-					case <-b.Context().Done():
-						return
-					}
-				}
-			}()
+			var next atomic.Int64
 			b.RunParallel(func(pb *testing.PB) {
-				i := <-next % n
-				img, r := w.images[i], w.records[i]
-				var s kubeletconfig.ImagePullSecret
-				for _, e := range r.CredentialMapping {
-					s = e.KubernetesSecrets[0]
-				}
-				secrets := []kubeletconfig.ImagePullSecret{s}
+				i := int(next.Add(1)) % n
+				img, ref := w.images[i], w.records[i].ImageRef
+				secrets := []kubeletconfig.ImagePullSecret{{CredentialHash: w.hashes[i]}}
 				creds := func() ([]kubeletconfig.ImagePullSecret, *kubeletconfig.ImagePullServiceAccount, error) {
 					return secrets, nil, nil
 				}
 				for pb.Next() {
-					_, _ = m.MustAttemptImagePull(ctx, img, r.ImageRef, creds)
+					_, _ = m.MustAttemptImagePull(ctx, img, ref, creds)
 				}
 			})
 		})
 	}
+}
+
+// BenchmarkLockFreeBaseline is the yardstick for the parallel decision
+// benchmark: the same lookups a decision makes (record by image ref, entry
+// by repository name, Secret by hash) in a plain map that nothing writes,
+// with no lock at all. Its parallel=8 / parallel=1 ratio is the speed-up the
+// machine allows; the decision benchmark's ratio is compared with it.
+func BenchmarkLockFreeBaseline(b *testing.B) {
+	const n = 10_000
+	w := generateWorkload(n)
+	records := make(map[string]*memRecord, n)
+	for _, rec := range w.records {
+		records[rec.ImageRef] = newMemRecord(rec)
+	}
+	decide := func(i int) bool {
+		rec := w.records[i]
+		r := records[rec.ImageRef]
+		e := r.entry(w.repos[i])
+		if e == nil {
+			return true
+		}
+		for _, s := range e.secrets {
+			if s.Value().CredentialHash == w.hashes[i] {
+				return false
+			}
+		}
+		return true
+	}
+	b.Run("parallel=1", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			_ = decide(i % n)
+			i++
+		}
+	})
+	b.Run("parallel=8", func(b *testing.B) {
+		b.SetParallelism(8 / max(1, runtimeGOMAXPROCS()))
+		var next atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(next.Add(1)) % n
+			for pb.Next() {
+				_ = decide(i)
+			}
+		})
+	})
 }
 
 // BenchmarkRecordNewImage measures a new image's intent write, record write
