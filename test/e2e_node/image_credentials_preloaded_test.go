@@ -82,8 +82,8 @@ var _ = ginkgo.Describe(describeFeature+"Preloaded images", featureLabels, func(
 			pushed, err := suite.regA.Push(ctx, img, &suite.user1, "e2e/name-m-"+suffix+":v1", "e2e/name-n-"+suffix+":v1")
 			gomega.Expect(err).NotTo(gomega.HaveOccurred())
 			removeFromRuntimeAfterSpec(pushed.ID)
-			m := &testImage{PushedImage: pushed, registry: suite.regA, Image: pushed.Refs[0], Repo: suite.regA.Host + "/e2e/name-m-" + suffix, Path: "e2e/name-m-" + suffix}
-			nn := &testImage{PushedImage: pushed, registry: suite.regA, Image: pushed.Refs[1], Repo: suite.regA.Host + "/e2e/name-n-" + suffix, Path: "e2e/name-n-" + suffix}
+			m := &testImage{PushedImage: pushed, Image: pushed.Refs[0], Repo: suite.regA.Host + "/e2e/name-m-" + suffix, Path: "e2e/name-m-" + suffix}
+			nn := &testImage{PushedImage: pushed, Image: pushed.Refs[1], Repo: suite.regA.Host + "/e2e/name-n-" + suffix, Path: "e2e/name-n-" + suffix}
 			s1 := newSecret(nsX, "s1", suite.regA.Host, suite.user1)
 
 			if preloadN == "before" {

@@ -26,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -463,7 +464,6 @@ func secretCoordinates(s *v1.Secret, cred framework.Credential) kubeletconfigv1b
 // testImage is an image pushed for one spec.
 type testImage struct {
 	*framework.PushedImage
-	registry *framework.Registry
 	// Image is the pod's image string (host/repo:tag).
 	Image string
 	// Repo is repo(Image): the credentialMapping key.
@@ -479,7 +479,7 @@ func pushImage(ctx context.Context, reg *framework.Registry, cred *framework.Cre
 	path = path + "-" + randomName()
 	pushed, err := reg.PushRandom(ctx, cred, path+":v1")
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
-	img := &testImage{PushedImage: pushed, registry: reg, Image: reg.Image(path + ":v1"), Repo: reg.Host + "/" + path, Path: path}
+	img := &testImage{PushedImage: pushed, Image: reg.Image(path + ":v1"), Repo: reg.Host + "/" + path, Path: path}
 	removeFromRuntimeAfterSpec(pushed.ID)
 	return img
 }
@@ -571,7 +571,7 @@ func (m logMark) expectNoContact(path string) {
 // credentials at all.
 func (m logMark) expectRefused(path, refusedUser string) {
 	ginkgo.GinkgoHelper()
-	reqs := m.eventually(path, "a 401", func(e framework.AccessEntry) bool { return e.Status == 401 })
+	reqs := m.eventually(path, "a 401", func(e framework.AccessEntry) bool { return e.Status == http.StatusUnauthorized })
 	gomega.Expect(reqs.ManifestFetches()).To(gomega.BeEmpty(), "manifests served for %s: %v", path, reqs)
 	if refusedUser == "" {
 		gomega.Expect(reqs.Filter(func(e framework.AccessEntry) bool { return e.User != "" || e.RefusedUser != "" })).To(gomega.BeEmpty(), "credentials sent for %s: %v", path, reqs)
@@ -585,7 +585,7 @@ func (m logMark) expectRefused(path, refusedUser string) {
 func (m logMark) expectManifestFetchedBy(path, user string) {
 	ginkgo.GinkgoHelper()
 	m.eventually(path, "a manifest fetched by "+user, func(e framework.AccessEntry) bool {
-		return e.IsManifest() && e.Served() && (e.Method == "GET" || e.Method == "HEAD") && e.User == user
+		return e.IsManifest() && e.Served() && (e.Method == http.MethodGet || e.Method == http.MethodHead) && e.User == user
 	})
 }
 
