@@ -44,11 +44,11 @@ limitations under the License.
 //     TestPruneAfterGC, TestPullInFlight;
 //   - two pods pulling P at once: TestConcurrentPulls, TestManyConcurrentPods;
 //   - registry down: TestRegistryDown;
-//   - gate off: TestGateOff.
+//   - gate off: TestGateOff, TestGateTurnedOff.
 //
 // The other tests cover the credential rules of section 4 (Secret types,
 // missing and unparsable Secrets, credential order, node-wide credentials)
-// and the error reasons and back-off of section 6.
+// and the pull policies, error reasons and back-off of section 6.
 //
 // The package has no non-test code besides this file.
 package imagemanager
