@@ -19,6 +19,7 @@ package pullmanager
 import (
 	"k8s.io/imagepullrecords"
 	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
+	"k8s.io/kubernetes/pkg/util/parsers"
 )
 
 // cachedRecords composes the file store (the source of truth) with the
@@ -60,8 +61,20 @@ type loadResult struct {
 // keys, intents, and the poisoned names of broken files.
 func (c *cachedRecords) load() (loadResult, error) {
 	var res loadResult
+	// Records share few repository names: parse each distinct key once.
+	parsedKeys := map[string]string{}
+	repositoryName := func(key string) (string, error) {
+		if repo, ok := parsedKeys[key]; ok {
+			return repo, nil
+		}
+		repo, err := parsers.RepositoryName(key)
+		if err == nil {
+			parsedKeys[key] = repo
+		}
+		return repo, err
+	}
 	addRecord := func(record *kubeletconfig.ImagePulledRecord, current bool) {
-		normalized, changed := normalizeRecord(record)
+		normalized, changed := normalizeRecordWith(record, repositoryName)
 		_ = c.mem.WriteImagePulledRecord(normalized)
 		res.records++
 		if changed || !current {

@@ -140,9 +140,15 @@ func withCredentials(record *kubeletconfig.ImagePulledRecord, imageRef, repo str
 // is: it can never match a pod's image, and dropping it could drop a
 // "pulled by the kubelet" signal.
 func normalizeRecord(record *kubeletconfig.ImagePulledRecord) (*kubeletconfig.ImagePulledRecord, bool) {
+	return normalizeRecordWith(record, parsers.RepositoryName)
+}
+
+// normalizeRecordWith is normalizeRecord with the key parser given, so that
+// start-up can parse each distinct key once across all records.
+func normalizeRecordWith(record *kubeletconfig.ImagePulledRecord, repositoryName func(string) (string, error)) (*kubeletconfig.ImagePulledRecord, bool) {
 	changed := false
 	for key := range record.CredentialMapping {
-		if repo, err := parsers.RepositoryName(key); err == nil && repo != key {
+		if repo, err := repositoryName(key); err == nil && repo != key {
 			changed = true
 			break
 		}
@@ -164,7 +170,7 @@ func normalizeRecord(record *kubeletconfig.ImagePulledRecord) (*kubeletconfig.Im
 	for _, key := range keys {
 		creds := record.CredentialMapping[key]
 		repo := key
-		if r, err := parsers.RepositoryName(key); err == nil {
+		if r, err := repositoryName(key); err == nil {
 			repo = r
 		}
 		var existing *kubeletconfig.ImagePullCredentials

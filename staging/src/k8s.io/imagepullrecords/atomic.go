@@ -17,6 +17,7 @@ limitations under the License.
 package imagepullrecords
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -131,10 +132,13 @@ func readFileLimited(fsys FS, path string) ([]byte, error) {
 	if info.Size() > MaxFileSize {
 		return nil, fmt.Errorf("%s: %w (%d bytes, limit %d)", path, ErrTooLarge, info.Size(), MaxFileSize)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
+	// Size the buffer from the stat: one allocation for the usual file. A
+	// file that grows while it is read is still cut at the limit.
+	buf := bytes.NewBuffer(make([]byte, 0, info.Size()+1))
+	if _, err := buf.ReadFrom(io.LimitReader(f, MaxFileSize+1)); err != nil {
 		return nil, err
 	}
+	data := buf.Bytes()
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%s: %w (limit %d)", path, ErrTooLarge, MaxFileSize)
 	}

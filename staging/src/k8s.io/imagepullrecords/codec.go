@@ -46,84 +46,58 @@ var (
 // ErrDecode is wrapped by every decoding error.
 var ErrDecode = errors.New("invalid image pull record")
 
-// typeMeta is decoded first to pick the versioned type; the strict decode of
-// the whole object follows.
-type typeMeta struct {
-	Kind       string `json:"kind"`
-	APIVersion string `json:"apiVersion"`
-}
-
-func decodeTypeMeta(data []byte, wantKind string) (string, error) {
+// decodeStrict decodes data into out (a v1beta1 object whose embedded
+// TypeMeta receives kind and apiVersion) in one pass, then checks, in this
+// order: syntax, kind, apiVersion, and the strict rules (unknown, duplicate
+// or wrongly cased fields). The published v1alpha1 and v1beta1 types have
+// the same fields (a test keeps it so), so one strict decode into v1beta1
+// checks either version exactly. It returns whether the file is of the
+// current version.
+func decodeStrict(data []byte, out any, typeMeta *metav1.TypeMeta, wantKind string) (bool, error) {
 	// encoding/json silently replaces invalid UTF-8 with U+FFFD: the decoded
 	// key would then hash to another name than the one the writer chose, and
 	// re-encoding would not give back the file.
 	if !utf8.Valid(data) {
-		return "", fmt.Errorf("%w: not valid UTF-8", ErrDecode)
+		return false, fmt.Errorf("%w: not valid UTF-8", ErrDecode)
 	}
-	var tm typeMeta
-	if err := json.Unmarshal(data, &tm); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrDecode, err)
-	}
-	if tm.Kind != wantKind {
-		return "", fmt.Errorf("%w: kind is %q, want %q", ErrDecode, tm.Kind, wantKind)
-	}
-	if tm.APIVersion != APIVersionV1alpha1 && tm.APIVersion != APIVersionV1beta1 {
-		return "", fmt.Errorf("%w: unsupported apiVersion %q", ErrDecode, tm.APIVersion)
-	}
-	return tm.APIVersion, nil
-}
-
-func strictUnmarshal(data []byte, into any) error {
-	strictErrs, err := sigsjson.UnmarshalStrict(data, into)
+	strictErrs, err := sigsjson.UnmarshalStrict(data, out)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrDecode, err)
+		return false, fmt.Errorf("%w: %v", ErrDecode, err)
+	}
+	if typeMeta.Kind != wantKind {
+		return false, fmt.Errorf("%w: kind is %q, want %q", ErrDecode, typeMeta.Kind, wantKind)
+	}
+	if typeMeta.APIVersion != APIVersionV1alpha1 && typeMeta.APIVersion != APIVersionV1beta1 {
+		return false, fmt.Errorf("%w: unsupported apiVersion %q", ErrDecode, typeMeta.APIVersion)
 	}
 	if len(strictErrs) > 0 {
-		return fmt.Errorf("%w: %v", ErrDecode, errors.Join(strictErrs...))
+		return false, fmt.Errorf("%w: %v", ErrDecode, errors.Join(strictErrs...))
 	}
-	return nil
+	return typeMeta.APIVersion == APIVersionV1beta1, nil
 }
 
 // DecodeIntent strictly decodes an ImagePullIntent of either version into the
 // v1beta1 type. current is false when the file is of an older version and a
 // writer should rewrite it.
 func DecodeIntent(data []byte) (intent *kubeletv1beta1.ImagePullIntent, current bool, err error) {
-	version, err := decodeTypeMeta(data, KindImagePullIntent)
-	if err != nil {
-		return nil, false, err
-	}
 	out := &kubeletv1beta1.ImagePullIntent{}
-	if version == APIVersionV1alpha1 {
-		in := &kubeletv1alpha1.ImagePullIntent{}
-		if err := strictUnmarshal(data, in); err != nil {
-			return nil, false, err
-		}
-		out.Image = in.Image
-	} else if err := strictUnmarshal(data, out); err != nil {
+	current, err = decodeStrict(data, out, &out.TypeMeta, KindImagePullIntent)
+	if err != nil {
 		return nil, false, err
 	}
 	if out.Image == "" {
 		return nil, false, fmt.Errorf("%w: image is empty", ErrDecode)
 	}
 	out.Kind, out.APIVersion = KindImagePullIntent, APIVersionV1beta1
-	return out, version == APIVersionV1beta1, nil
+	return out, current, nil
 }
 
 // DecodeRecord strictly decodes an ImagePulledRecord of either version into
 // the v1beta1 type. current is false when the file is of an older version.
 func DecodeRecord(data []byte) (record *kubeletv1beta1.ImagePulledRecord, current bool, err error) {
-	version, err := decodeTypeMeta(data, KindImagePulledRecord)
-	if err != nil {
-		return nil, false, err
-	}
 	out := &kubeletv1beta1.ImagePulledRecord{}
-	if version == APIVersionV1alpha1 {
-		in := &kubeletv1alpha1.ImagePulledRecord{}
-		if err := strictUnmarshal(data, in); err != nil {
-			return nil, false, err
-		}
-		convertV1alpha1Record(in, out)
-	} else if err := strictUnmarshal(data, out); err != nil {
+	current, err = decodeStrict(data, out, &out.TypeMeta, KindImagePulledRecord)
+	if err != nil {
 		return nil, false, err
 	}
 	if out.ImageRef == "" {
@@ -133,7 +107,7 @@ func DecodeRecord(data []byte) (record *kubeletv1beta1.ImagePulledRecord, curren
 		return nil, false, err
 	}
 	out.Kind, out.APIVersion = KindImagePulledRecord, APIVersionV1beta1
-	return out, version == APIVersionV1beta1, nil
+	return out, current, nil
 }
 
 // normalizeRecord makes a decoded record equal to what decoding its own
@@ -174,31 +148,6 @@ func checkTimeEncodable(t time.Time) error {
 	return nil
 }
 
-// convertV1alpha1Record copies a v1alpha1 record into the v1beta1 type; the
-// two versions have the same fields.
-func convertV1alpha1Record(in *kubeletv1alpha1.ImagePulledRecord, out *kubeletv1beta1.ImagePulledRecord) {
-	out.LastUpdatedTime = in.LastUpdatedTime
-	out.ImageRef = in.ImageRef
-	if in.CredentialMapping == nil {
-		return
-	}
-	out.CredentialMapping = make(map[string]kubeletv1beta1.ImagePullCredentials, len(in.CredentialMapping))
-	for repo, c := range in.CredentialMapping {
-		var creds kubeletv1beta1.ImagePullCredentials
-		creds.NodePodsAccessible = c.NodePodsAccessible
-		for _, s := range c.KubernetesSecrets {
-			creds.KubernetesSecrets = append(creds.KubernetesSecrets, kubeletv1beta1.ImagePullSecret{
-				UID: s.UID, Namespace: s.Namespace, Name: s.Name, CredentialHash: s.CredentialHash,
-			})
-		}
-		for _, sa := range c.KubernetesServiceAccounts {
-			creds.KubernetesServiceAccounts = append(creds.KubernetesServiceAccounts, kubeletv1beta1.ImagePullServiceAccount{
-				UID: sa.UID, Namespace: sa.Namespace, Name: sa.Name,
-			})
-		}
-		out.CredentialMapping[repo] = creds
-	}
-}
 
 // EncodeIntent returns the canonical v1beta1 encoding of intent.
 func EncodeIntent(intent *kubeletv1beta1.ImagePullIntent) ([]byte, error) {

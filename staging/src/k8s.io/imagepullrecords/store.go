@@ -22,7 +22,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 )
@@ -250,45 +253,98 @@ func (s *Store) listNames(dir string) ([]string, error) {
 	return names, nil
 }
 
-// walkDir lists dir (relDir relative to the manager directory) and calls
-// read for every name that is meant to be read, in name order, collecting
-// the files that fail a check. The error is non-nil only when the directory
-// itself cannot be listed.
-func (s *Store) walkDir(dir, relDir string, read func(path, rel, hash string) error) ([]FileError, error) {
+// walkChunk is how many files are read and decoded in parallel before
+// their results are handed out in name order: large enough to keep every
+// CPU busy, small enough that decoded objects do not pile up in memory.
+const walkChunk = 256
+
+// walkDir lists dir (relDir relative to the manager directory), reads and
+// decodes every name that is meant to be read with read, on all CPUs, and
+// hands the results to emit in name order, collecting the files that fail a
+// check. The error is non-nil only when the directory itself cannot be
+// listed.
+func walkDir[T any](s *Store, dir, relDir string, read func(path, hash string) (T, error), emit func(rel, hash string, v T)) ([]FileError, error) {
 	names, err := s.listNames(dir)
 	if err != nil {
 		return nil, err
 	}
+	type item struct {
+		rel, hash string
+		v         T
+		err       error
+	}
 	var bad []FileError
+	items := make([]item, 0, min(walkChunk, len(names)))
+	flush := func() {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range min(runtime.GOMAXPROCS(0), len(items)) {
+			wg.Go(func() {
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(items) {
+						return
+					}
+					it := &items[i]
+					if it.err == nil {
+						it.v, it.err = read(filepath.Join(dir, filepath.Base(it.rel)), it.hash)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		for _, it := range items {
+			if it.err != nil {
+				bad = append(bad, FileError{File: it.rel, Hash: it.hash, Err: it.err})
+				continue
+			}
+			emit(it.rel, it.hash, it.v)
+		}
+		items = items[:0]
+	}
 	for _, name := range names {
 		if !isRecordName(name) {
 			continue
 		}
-		rel := filepath.Join(relDir, name)
+		it := item{rel: filepath.Join(relDir, name)}
 		hash, ok := HashFromFileName(name)
-		if !ok {
-			bad = append(bad, FileError{File: rel, Err: ErrNameMismatch})
-			continue
+		if ok {
+			it.hash = hash
+		} else {
+			it.err = ErrNameMismatch
 		}
-		if err := read(filepath.Join(dir, name), rel, hash); err != nil {
-			bad = append(bad, FileError{File: rel, Hash: hash, Err: err})
+		items = append(items, it)
+		if len(items) == walkChunk {
+			flush()
 		}
 	}
+	flush()
 	return bad, nil
+}
+
+type decodedIntent struct {
+	intent  *kubeletv1beta1.ImagePullIntent
+	current bool
+}
+
+type decodedRecord struct {
+	record  *kubeletv1beta1.ImagePulledRecord
+	current bool
 }
 
 // WalkIntents calls fn for every intent file that passes every check, in
 // file name order, and returns the files that failed one. The error is
-// non-nil only when the directory itself cannot be listed.
+// non-nil only when the directory itself cannot be listed. Files are read
+// in parallel; fn is called from the caller's goroutine.
 func (s *Store) WalkIntents(fn func(IntentFile)) ([]FileError, error) {
-	return s.walkDir(s.intentsDir, IntentsDirName, func(path, rel, hash string) error {
-		intent, current, err := s.readIntent(path, hash)
-		if err != nil {
-			return err
-		}
-		fn(IntentFile{File: rel, Hash: hash, Intent: intent, Current: current})
-		return nil
-	})
+	return walkDir(s, s.intentsDir, IntentsDirName,
+		func(path, hash string) (decodedIntent, error) {
+			intent, current, err := s.readIntent(path, hash)
+			return decodedIntent{intent: intent, current: current}, err
+		},
+		func(rel, hash string, d decodedIntent) {
+			fn(IntentFile{File: rel, Hash: hash, Intent: d.intent, Current: d.current})
+		})
 }
 
 func (s *Store) readIntent(path, hash string) (*kubeletv1beta1.ImagePullIntent, bool, error) {
@@ -308,16 +364,17 @@ func (s *Store) readIntent(path, hash string) (*kubeletv1beta1.ImagePullIntent, 
 
 // WalkRecords calls fn for every record file that passes every check, in
 // file name order, and returns the files that failed one. The error is
-// non-nil only when the directory itself cannot be listed.
+// non-nil only when the directory itself cannot be listed. Files are read
+// in parallel; fn is called from the caller's goroutine.
 func (s *Store) WalkRecords(fn func(RecordFile)) ([]FileError, error) {
-	return s.walkDir(s.recordsDir, RecordsDirName, func(path, rel, hash string) error {
-		record, current, err := s.readRecord(path, hash)
-		if err != nil {
-			return err
-		}
-		fn(RecordFile{File: rel, Hash: hash, Record: record, Current: current})
-		return nil
-	})
+	return walkDir(s, s.recordsDir, RecordsDirName,
+		func(path, hash string) (decodedRecord, error) {
+			record, current, err := s.readRecord(path, hash)
+			return decodedRecord{record: record, current: current}, err
+		},
+		func(rel, hash string, d decodedRecord) {
+			fn(RecordFile{File: rel, Hash: hash, Record: d.record, Current: d.current})
+		})
 }
 
 // ReadRecord reads the record of imageRef. It returns (nil, nil) when no file
