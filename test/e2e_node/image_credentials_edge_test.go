@@ -23,8 +23,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcrv1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
 	v1 "k8s.io/api/core/v1"
@@ -199,4 +206,67 @@ var _ = ginkgo.Describe(describeFeature+"Configuration", featureLabels, func() {
 		ginkgo.Entry("allowlist entry with a tag", nodeOptions{policy: kubeletconfigv1beta1.NeverVerifyAllowlistedImages, allowlist: []string{"reg.example/app:1"}}, "preloadedImagesVerificationAllowlist", "reg.example/app:1"),
 		ginkgo.Entry("allowlist entry with an inner wildcard", nodeOptions{policy: kubeletconfigv1beta1.NeverVerifyAllowlistedImages, allowlist: []string{"reg.example/*/app"}}, "preloadedImagesVerificationAllowlist", "reg.example/*/app"),
 	)
+})
+
+// pushIndex pushes a new random image wrapped in a one-platform image index
+// (as most real images are) to registry A as path:v1, and returns the
+// image ID (the platform image's config digest) and the index digest.
+func pushIndex(ctx context.Context, path string) (id, indexDigest string) {
+	ginkgo.GinkgoHelper()
+	img, err := framework.NewImage(1, 1024)
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	cfg, err := img.ConfigName()
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	idx := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{
+		Add:        img,
+		Descriptor: ggcrv1.Descriptor{Platform: &ggcrv1.Platform{OS: "linux", Architecture: runtime.GOARCH}},
+	})
+	digest, err := idx.Digest()
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	ref, err := name.ParseReference(suite.regA.Image(path + ":v1"))
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	auth := &authn.Basic{Username: suite.user1.Username, Password: suite.user1.Password}
+	gomega.Expect(remote.WriteIndex(ref, idx, remote.WithContext(ctx), remote.WithAuth(auth))).To(gomega.Succeed())
+	removeFromRuntimeAfterSpec(cfg.String())
+	return cfg.String(), digest.String()
+}
+
+var _ = ginkgo.Describe(describeFeature+"Multi-platform images", featureLabels, func() {
+	ginkgo.It("records an image index under the platform image's ID and matches it by index digest", func(ctx context.Context) {
+		n := newNode(nodeOptions{})
+		path := "e2e/index-" + randomName()
+		id, indexDigest := pushIndex(ctx, path)
+		repo := suite.regA.Host + "/" + path
+		s1 := newSecret(nsX, "s1", suite.regA.Host, suite.user1)
+
+		c := expectPulled(n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-a", repo+":v1", v1.PullIfNotPresent, "s1")}, []*v1.Secret{s1}), verifyNotPresent)
+		gomega.Expect(c.ImageRef).To(gomega.Equal(id), "the image ID is the platform image's config digest")
+		expectSecrets(n.record(ctx, id), repo, secretCoordinates(s1, suite.user1))
+
+		mark := markLog(suite.regA)
+		expectReused(n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-b", repo+"@"+indexDigest, v1.PullNever, "s1")}, []*v1.Secret{s1}), verifySecretHash)
+		expectDenied(n.ensure(ctx, []*v1.Pod{newPod(nsY, "pod-c", repo+"@"+indexDigest, v1.PullNever)}, nil), verifyMustPull)
+		mark.expectNoContact(path)
+	})
+
+	ginkgo.It("resolves the intent of an index pulled by digest after a crash", func(ctx context.Context) {
+		failpointTool := requireFailpointImagectl()
+		n := newNode(nodeOptions{})
+		path := "e2e/index-crash-" + randomName()
+		id, indexDigest := pushIndex(ctx, path)
+		repo := suite.regA.Host + "/" + path
+		image := repo + "@" + indexDigest
+		s1 := newSecret(nsX, "s1", suite.regA.Host, suite.user1)
+
+		run := n.ensureWith(ctx, failpointTool, []string{envFailpoint + "=after-pull"},
+			[]*v1.Pod{newPod(nsX, "pod-a", image, v1.PullIfNotPresent, "s1")}, []*v1.Secret{s1})
+		gomega.Expect(run.ExitCode).To(gomega.Equal(failpointExitCode), "stderr:\n%s", run.Stderr)
+
+		expectDenied(n.ensure(ctx, []*v1.Pod{newPod(nsY, "pod-b", image, v1.PullNever)}, nil), verifyMustPull)
+		listing := n.records(ctx)
+		gomega.Expect(listing.Intents).To(gomega.BeEmpty(), "the intent for %s was resolved", image)
+		rec := listing.record(id)
+		gomega.Expect(rec).NotTo(gomega.BeNil())
+		gomega.Expect(rec.CredentialMapping).To(gomega.HaveKeyWithValue(repo, kubeletconfigv1beta1.ImagePullCredentials{}))
+	})
 })

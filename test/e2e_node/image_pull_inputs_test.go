@@ -167,3 +167,18 @@ var _ = ginkgo.Describe(describeFeature+"Pod and Secret inputs", featureLabels, 
 		gomega.Expect(run.Stderr).To(gomega.And(gomega.ContainSubstring("secrets-"), gomega.ContainSubstring("uid")))
 	})
 })
+
+var _ = ginkgo.DescribeTable(describeFeature+"an absent image with pull policy Never is denied without a registry contact",
+	func(ctx context.Context, opts nodeOptions) {
+		n := newNode(opts)
+		p := pushImage(ctx, suite.regA, &suite.user1, "e2e/absent-never")
+		s1 := newSecret(nsX, "s1", suite.regA.Host, suite.user1)
+		mark := markLog(suite.regA)
+		expectDenied(n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-a", p.Image, v1.PullNever, "s1")}, []*v1.Secret{s1}), verifyNotPresent)
+		mark.expectNoContact(p.Path)
+		gomega.Expect(n.records(ctx).Pulled).To(gomega.BeEmpty())
+	},
+	featureLabels,
+	ginkgo.Entry("gate on", nodeOptions{}),
+	ginkgo.Entry("gate off", nodeOptions{gateOff: true}),
+)
