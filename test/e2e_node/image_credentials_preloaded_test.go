@@ -100,6 +100,7 @@ var _ = ginkgo.Describe(describeFeature+"Preloaded images", featureLabels, func(
 				mark := markLog(suite.regA)
 				expectPullFailed(n.ensure(ctx, []*v1.Pod{newPod(nsY, "pod-b", nn.Image, v1.PullIfNotPresent)}, nil), verifyNotPresent)
 				mark.expectRefused(nn.Path, "")
+				gomega.Expect(n.records(ctx).Intents).To(gomega.BeEmpty(), "the failed pull removed its intent")
 				expectPulled(n.ensure(ctx, []*v1.Pod{newPod(nsX, "pod-c", nn.Image, v1.PullIfNotPresent, "s1")}, []*v1.Secret{s1}), verifyNotPresent)
 				rec := n.record(ctx, pushed.ID)
 				expectSecrets(rec, m.Repo, secretCoordinates(s1, suite.user1))

@@ -121,6 +121,11 @@ var _ = ginkgo.Describe(describeFeature+"Image credential verification", feature
 			run := n.ensure(ctx, []*v1.Pod{podB}, secrets)
 			onlyS1 := []kubeletconfigv1beta1.ImagePullSecret{secretCoordinates(s1, suite.user1)}
 
+			// Whatever happened, no pull is left in flight on disk.
+			ginkgo.DeferCleanup(func(ctx context.Context) {
+				gomega.Expect(n.records(ctx).Intents).To(gomega.BeEmpty(), "intents left behind")
+			})
+
 			if policy == kubeletconfigv1beta1.NeverVerify {
 				// NeverVerify admits any present image without looking at
 				// the record, and writes nothing for the reuse.
