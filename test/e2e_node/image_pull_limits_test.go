@@ -127,3 +127,57 @@ var _ = ginkgo.Describe(describeFeature+"Image pull limits", featureLabels, func
 		gomega.Expect(cs[1].Events).To(haveEvent("Normal", "BackOff", fmt.Sprintf("Back-off pulling image %q", p.Image)))
 	})
 })
+
+var _ = ginkgo.DescribeTable(describeFeature+"many pods pulling several images at once, with valid and refused credentials",
+	func(ctx context.Context, serialize bool) {
+		n := newNode(nodeOptions{serialize: serialize})
+		var pods []*v1.Pod
+		var secrets []*v1.Secret
+		type expectation struct {
+			image *testImage
+			valid []kubeletconfigv1beta1.ImagePullSecret
+		}
+		var images []expectation
+		validPods := map[string]string{}
+		for i := range 3 {
+			p := pushImage(ctx, suite.regA, &suite.user1, fmt.Sprintf("e2e/stress-%d", i))
+			exp := expectation{image: p}
+			for j, cred := range []framework.Credential{suite.user1, suite.user2, refusedCredential(), refusedCredential()} {
+				s := newSecret(nsX, fmt.Sprintf("s-%d-%d", i, j), suite.regA.Host, cred)
+				secrets = append(secrets, s)
+				pod := newPod(nsX, fmt.Sprintf("pod-%d-%d", i, j), p.Image, v1.PullIfNotPresent, s.Name)
+				pods = append(pods, pod)
+				if j < 2 {
+					exp.valid = append(exp.valid, secretCoordinates(s, cred))
+					validPods[nsX+"/"+pod.Name] = p.ID
+				}
+			}
+			images = append(images, exp)
+		}
+		run := n.ensure(ctx, pods, secrets)
+		gomega.Expect(run.ExitCode).To(gomega.Equal(exitNotAdmitted), "stderr:\n%s", run.Stderr)
+		gomega.Expect(run.Pods).To(gomega.HaveLen(len(pods)))
+		for i, pr := range run.Pods {
+			gomega.Expect(pr.Pod).To(gomega.Equal(nsX+"/"+pods[i].Name), "pods in the order given")
+			gomega.Expect(pr.Containers).To(gomega.HaveLen(1))
+			c := pr.Containers[0]
+			if id, ok := validPods[pr.Pod]; ok {
+				gomega.Expect(c.Result).To(gomega.BeElementOf(resultPulled, resultReused), "pod %s: %+v", pr.Pod, c)
+				gomega.Expect(c.ImageRef).To(gomega.Equal(id), "pod %s", pr.Pod)
+			} else {
+				gomega.Expect(c).To(gomega.And(gomega.HaveField("Result", resultFailed), gomega.HaveField("Reason", reasonErrImagePull)), "pod %s", pr.Pod)
+			}
+		}
+		listing := n.records(ctx)
+		gomega.Expect(listing.Intents).To(gomega.BeEmpty())
+		gomega.Expect(listing.Pulled).To(gomega.HaveLen(len(images)))
+		for _, exp := range images {
+			rec := listing.record(exp.image.ID)
+			gomega.Expect(rec).NotTo(gomega.BeNil())
+			expectSecrets(rec, exp.image.Repo, exp.valid...)
+		}
+	},
+	featureLabels,
+	ginkgo.Entry("parallel puller (maxParallelImagePulls 4)", false),
+	ginkgo.Entry("serial puller", true),
+)

@@ -182,6 +182,9 @@ type nodeOptions struct {
 	// gateOff turns KubeletEnsureSecretPulledImages off with
 	// --feature-gates.
 	gateOff bool
+	// serialize selects the serial puller (serializeImagePulls: true);
+	// otherwise the parallel one with maxParallelImagePulls 4.
+	serialize bool
 }
 
 // node is one kubelet (a root dir and its configuration) that kubelet-imagectl
@@ -210,6 +213,10 @@ func newNode(opts nodeOptions) *node {
 		"containerRuntimeEndpoint": suite.cfg.ContainerdEndpoint,
 		"serializeImagePulls":      false,
 		"maxParallelImagePulls":    4,
+	}
+	if opts.serialize {
+		config["serializeImagePulls"] = true
+		delete(config, "maxParallelImagePulls")
 	}
 	if opts.policy != "" {
 		config["imagePullCredentialsVerificationPolicy"] = string(opts.policy)
