@@ -27,6 +27,17 @@ limitations under the License.
 //
 // Without that environment every spec is skipped, so `go test ./...` passes
 // without root.
+//
+// The tool under test is $E2E_KUBELET_IMAGECTL (hack/test-e2e-node.sh sets
+// it to _output/bin/kubelet-imagectl), else built from ./cmd/kubelet-imagectl
+// before the specs run. The crash specs need a test-only build that exits
+// right after the runtime's pull returned (go build -tags failpoints, fired
+// by KUBELET_IMAGECTL_FAILPOINT=after-pull): $E2E_KUBELET_IMAGECTL_FAILPOINTS,
+// else built the same way. Specs labelled "cri" run the CRI behaviour suite
+// of pkg/kubelet/cri/behavior against containerd; the others are labelled
+// "FeatureGate:KubeletEnsureSecretPulledImages", for example:
+//
+//	go test ./test/e2e_node/ -args -ginkgo.label-filter=cri
 package e2enode
 
 import (
