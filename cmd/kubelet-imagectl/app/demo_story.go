@@ -341,11 +341,13 @@ func (e *demoEnv) story() error {
 	}}); err != nil {
 		return err
 	}
-	// Records carry whole seconds: start the cut-off on a fresh second so
-	// that the first record is strictly before it and the next one is not.
+	// Records carry whole seconds, rounded up (a record never looks older
+	// than it is): the first record is stamped at most one second after
+	// now, so a cut-off two whole seconds on is strictly after it, and the
+	// next pull, made once the cut-off has passed, is not before it.
 	now := e.deps.Now()
-	time.Sleep(now.Truncate(time.Second).Add(time.Second).Sub(now))
-	cutoff := e.deps.Now().UTC().Truncate(time.Second)
+	cutoff := now.UTC().Truncate(time.Second).Add(2 * time.Second)
+	time.Sleep(cutoff.Sub(now))
 	if err := e.ensure(demoStep{pods: []demoPod{
 		pod("A, S2, refreshed after the cut-off", "team-a", "a-gc-new", gcNew, ifNotPresent, s2, want(resultPulled, ruleNotPresent, true)),
 	}}); err != nil {

@@ -158,8 +158,11 @@ func TestPruneAfterGC(t *testing.T) {
 			e.check(e.pod(nsX, e.image(repoQ), v1.PullAlways, secretS3), e.ids[repoQ], outcome{
 				admitted: true, verification: pullmanager.VerificationMustPull, pullAttempted: true, pulledAs: []string{user2},
 			})
-			if rec := e.record(e.ids[repoQ]); rec == nil || !rec.LastUpdatedTime.Time.Equal(t0.Add(tc.refresh).Truncate(time.Second)) {
-				t.Fatalf("record of Q after the second pull = %+v, want lastUpdatedTime %v", rec, t0.Add(tc.refresh))
+			// Records keep whole seconds, rounded up so that a record never
+			// looks older than it is.
+			wantStamp := t0.Add(tc.refresh).Add(time.Second - time.Nanosecond).Truncate(time.Second)
+			if rec := e.record(e.ids[repoQ]); rec == nil || !rec.LastUpdatedTime.Time.Equal(wantStamp) {
+				t.Fatalf("record of Q after the second pull = %+v, want lastUpdatedTime %v", rec, wantStamp)
 			}
 
 			// Image garbage collection removes P and Q; the public image stays.
@@ -524,7 +527,10 @@ func TestPullInFlight(t *testing.T) {
 			t.Fatalf("record pruned while a pull of its repository was in flight")
 		}
 		e.pullManager.RecordImagePullFailed(e.ctx, inFlight)
-		if pruned, err := e.manager.PruneUnknownRecords(e.ctx, time.Time{}); err != nil || !slices.Equal(pruned, []string{id}) {
+		// Records are stamped rounded up to the second the file keeps, so a
+		// cut-off in the same second as the pull would keep it: take one
+		// safely after it.
+		if pruned, err := e.manager.PruneUnknownRecords(e.ctx, time.Now().Add(2*time.Second)); err != nil || !slices.Equal(pruned, []string{id}) {
 			t.Errorf("PruneUnknownRecords after the pull ended = %v, %v; want [%s]", pruned, err, id)
 		}
 	})

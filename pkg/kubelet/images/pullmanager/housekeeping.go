@@ -20,12 +20,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/pkg/util/parsers"
 )
+
+// housekeepingWorkers bounds the intents resolved at once at start-up.
+const housekeepingWorkers = 8
+
+// resolvable is an intent whose image the runtime has.
+type resolvable struct {
+	image, imageID string
+}
 
 // errNoImageLister is the housekeeping error when no runtime was wired in.
 var errNoImageLister = errors.New("no container runtime image lister configured")
@@ -87,6 +96,7 @@ func (m *fileBackedManager) runHousekeeping(ctx context.Context, atStartup bool)
 
 	intents, _, _ := m.records.mem.ListImagePullIntents()
 	var absent []string
+	var present []resolvable
 	for _, intent := range intents {
 		imageID := matchRuntimeImage(intent.Image, byTag, byDigest)
 		if imageID == "" {
@@ -94,10 +104,28 @@ func (m *fileBackedManager) runHousekeeping(ctx context.Context, atStartup bool)
 			m.unpinStartupIntent(intent.Image)
 			continue
 		}
-		if err := m.resolveIntent(ctx, intent.Image, imageID); err != nil {
-			logger.Error(err, "Failed to resolve image pull intent for a present image; it stays", "image", intent.Image, "imageRef", imageID)
-		}
+		present = append(present, resolvable{image: intent.Image, imageID: imageID})
 	}
+	// Each resolution is a durable record write and an intent removal;
+	// different images take different locks, so the writes (and their
+	// fsyncs) overlap instead of queueing.
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(housekeepingWorkers, len(present)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(present) {
+					return
+				}
+				p := present[i]
+				if err := m.resolveIntent(ctx, p.image, p.imageID); err != nil {
+					logger.Error(err, "Failed to resolve image pull intent for a present image; it stays", "image", p.image, "imageRef", p.imageID)
+				}
+			}
+		})
+	}
+	wg.Wait()
 	AbsentImagePullIntents.Set(float64(len(absent)))
 	if len(absent) > 0 {
 		logger.Info("Image pull intents for images not in the container runtime remain", "count", len(absent), "images", absent)
@@ -205,7 +233,7 @@ func (m *fileBackedManager) mergeEmptyEntry(imageID, repo string) error {
 		return nil
 	}
 	if current == nil {
-		updated.LastUpdatedTime = metav1.NewTime(m.clock.Now())
+		updated.LastUpdatedTime = m.stamp()
 	}
 	if m.readOnly {
 		return m.records.mem.WriteImagePulledRecord(updated)

@@ -379,7 +379,7 @@ func (m *fileBackedManager) writePulledRecord(ctx context.Context, image, imageR
 		current = nil
 	}
 	updated, _ := withCredentials(current, imageRef, repo, credentials)
-	updated.LastUpdatedTime = metav1.NewTime(m.clock.Now())
+	updated.LastUpdatedTime = m.stamp()
 	if err := m.records.WriteImagePulledRecord(updated); err != nil {
 		m.metrics.recordWriteErrors.Inc()
 		klog.FromContext(ctx).Error(err, "Failed to write image pulled record; the pull intent stays", "image", image, "imageRef", imageRef)
@@ -679,4 +679,17 @@ func (m *fileBackedManager) pruneRecord(ctx context.Context, imageRef string, un
 	OnDiskPulledRecords.Dec()
 	m.updateUsage()
 	return true
+}
+
+// stamp returns the lastUpdatedTime for a record written now: the current
+// time rounded up to a whole second, the precision the file keeps. Rounding
+// up means a record never looks older than it is, so a prune whose cut-off
+// was taken just before a refresh (in the same second) cannot delete it,
+// before or after a restart.
+func (m *fileBackedManager) stamp() metav1.Time {
+	now := m.clock.Now()
+	if rounded := now.Truncate(time.Second); !rounded.Equal(now) {
+		now = rounded.Add(time.Second)
+	}
+	return metav1.NewTime(now.UTC())
 }

@@ -1048,3 +1048,30 @@ func testContext(t *testing.T) context.Context {
 	_, ctx := ktesting.NewTestContext(t)
 	return ctx
 }
+
+// TestStampRoundsUp: records keep whole seconds, rounded up, so a refresh
+// after a prune's cut-off within the same second is never pruned, before or
+// after a restart.
+func TestStampRoundsUp(t *testing.T) {
+	env := newTestEnv(t)
+	env.clock.SetTime(testStart.Add(700 * time.Millisecond))
+	m := env.start(t, kubeletconfig.AlwaysVerify)
+	ctx := testContext(t)
+	if err := m.RecordPullIntent(ctx, "reg.example/team/app:1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RecordImagePulled(ctx, "reg.example/team/app:1", refA, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := env.readRecord(t, refA).LastUpdatedTime.Time, testStart.Add(time.Second); !got.Equal(want) {
+		t.Errorf("lastUpdatedTime = %v, want %v (rounded up)", got, want)
+	}
+	if removed, _ := m.PruneUnknownRecords(ctx, nil, testStart.Add(500*time.Millisecond)); len(removed) != 0 {
+		t.Errorf("a record refreshed after the cut-off (same second) was pruned: %v", removed)
+	}
+	_ = m.Close()
+	m2 := env.start(t, kubeletconfig.AlwaysVerify)
+	if removed, _ := m2.PruneUnknownRecords(ctx, nil, testStart.Add(500*time.Millisecond)); len(removed) != 0 {
+		t.Errorf("after a restart, a record refreshed after the cut-off was pruned: %v", removed)
+	}
+}
