@@ -24,6 +24,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/lru"
 
 	"k8s.io/kubernetes/pkg/credentialprovider"
 	"k8s.io/kubernetes/pkg/credentialprovider/secrets"
@@ -122,7 +123,7 @@ func (c *podCredentials) fetch(ctx context.Context) (credentialprovider.DockerKe
 		}
 	}
 
-	podKeyring, err := secrets.MakePodKeyring(fetched, c.m.nodeKeyring)
+	podKeyring, err := c.m.keyrings.podKeyring(fetched, c.m.nodeKeyring)
 	if err != nil {
 		// The error names the Secret and never quotes its content.
 		return nil, err
@@ -162,4 +163,58 @@ func pulledCredentials(cred *credentialprovider.TrackedAuthConfig) *kubeletconfi
 		return &kubeletconfig.ImagePullCredentials{KubernetesServiceAccounts: []kubeletconfig.ImagePullServiceAccount{sa}}
 	}
 	return nil
+}
+
+// keyringCacheSize bounds the cache of parsed pod keyrings.
+const keyringCacheSize = 1024
+
+// keyringCache keeps the parsed keyring of a pod's list of Secrets, keyed
+// by each Secret's UID and resourceVersion in the pod's order: a Secret that
+// changes gets a new resourceVersion, so a cached keyring is never stale,
+// and a pod that starts again (or a second pod with the same Secrets) skips
+// parsing docker configs and hashing credentials. Secrets without a
+// resourceVersion (read from files) are parsed every time. The cache holds
+// derived credentials only as long as the pod keyrings the manager would
+// build anyway.
+type keyringCache struct {
+	cache *lru.Cache
+}
+
+func newKeyringCache() *keyringCache {
+	return &keyringCache{cache: lru.New(keyringCacheSize)}
+}
+
+// podKeyring returns the keyring of secrets followed by nodeKeyring.
+func (k *keyringCache) podKeyring(fetched []v1.Secret, nodeKeyring credentialprovider.DockerKeyring) (*secrets.PodKeyring, error) {
+	key, cacheable := keyringCacheKey(fetched)
+	if cacheable {
+		if v, ok := k.cache.Get(key); ok {
+			return v.(*secrets.PodKeyring), nil
+		}
+	}
+	podKeyring, err := secrets.MakePodKeyring(fetched, nodeKeyring)
+	if err != nil {
+		return nil, err
+	}
+	if cacheable {
+		k.cache.Add(key, podKeyring)
+	}
+	return podKeyring, nil
+}
+
+// keyringCacheKey is "uid/resourceVersion" of every Secret, in order; it
+// reports false when a Secret has no UID or resourceVersion.
+func keyringCacheKey(fetched []v1.Secret) (string, bool) {
+	var b strings.Builder
+	for i := range fetched {
+		s := &fetched[i]
+		if s.UID == "" || s.ResourceVersion == "" {
+			return "", false
+		}
+		b.WriteString(string(s.UID))
+		b.WriteByte('/')
+		b.WriteString(s.ResourceVersion)
+		b.WriteByte(',')
+	}
+	return b.String(), true
 }

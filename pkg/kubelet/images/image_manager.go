@@ -52,6 +52,7 @@ type imageManager struct {
 	backOff      *flowcontrol.Backoff
 	puller       *puller
 	dryRun       bool
+	keyrings     *keyringCache
 }
 
 var _ ImageManager = &imageManager{}
@@ -81,6 +82,7 @@ func NewImageManager(opts Options) (ImageManager, error) {
 	}
 	RegisterMetrics()
 	return &imageManager{
+		keyrings:     newKeyringCache(),
 		imageService: opts.ImageService,
 		pullManager:  pullManager,
 		recorder:     opts.Recorder,
@@ -141,14 +143,30 @@ func (m *imageManager) PruneUnknownRecords(ctx context.Context, until time.Time)
 	return m.pullManager.PruneUnknownRecords(ctx, refs, until)
 }
 
+func objectRef(ref *v1.ObjectReference) klog.ObjectRef {
+	if ref == nil {
+		return klog.ObjectRef{}
+	}
+	return klog.KRef(ref.Namespace, ref.Name)
+}
+
+func fieldPath(ref *v1.ObjectReference) string {
+	if ref == nil {
+		return ""
+	}
+	return ref.FieldPath
+}
+
 // event emits an event on ref and logs it. Messages are built by the caller
 // and passed verbatim (no format string: image names are pod-controlled).
 func (m *imageManager) event(ctx context.Context, ref *v1.ObjectReference, eventType, reason, message string) {
 	logger := klog.FromContext(ctx)
 	if eventType == v1.EventTypeWarning {
-		logger.Info("Image manager warning", "reason", reason, "message", message)
-	} else {
-		logger.V(2).Info("Image manager event", "reason", reason, "message", message)
+		logger.Info("Image manager warning", "object", objectRef(ref), "fieldPath", fieldPath(ref), "reason", reason, "message", message)
+	} else if logger := logger.V(2); logger.Enabled() {
+		// Checked first: building the key/values costs allocations on the
+		// path of every container start.
+		logger.Info("Image manager event", "object", objectRef(ref), "fieldPath", fieldPath(ref), "reason", reason, "message", message)
 	}
 	if m.recorder != nil && ref != nil {
 		m.recorder.Event(ref, eventType, reason, message)
@@ -163,9 +181,19 @@ type ensureCall struct {
 	rawImage string
 	policy   v1.PullPolicy
 	// spec is the runtime request: the image with the default tag applied.
-	spec   *runtimeapi.ImageSpec
-	creds  *podCredentials
-	labels *ensureLabels
+	spec      *runtimeapi.ImageSpec
+	creds     *podCredentials
+	labels    *ensureLabels
+	container string
+}
+
+// withLogValues returns ctx with a logger that names the pod, container and
+// image. Only the pull path pays for it: reusing a present image is on the
+// path of every container start and logs nothing but its event, which names
+// its object itself.
+func (c *ensureCall) withLogValues(ctx context.Context) context.Context {
+	logger := klog.FromContext(ctx).WithValues("pod", klog.KObj(c.pod), "podUID", c.pod.UID, "container", c.container, "image", c.rawImage)
+	return klog.NewContext(ctx, logger)
 }
 
 // EnsureImageExists implements ImageManager.
@@ -182,8 +210,7 @@ func (m *imageManager) EnsureImageExists(ctx context.Context, objRef *v1.ObjectR
 	defer c.labels.record()
 	podRef := &v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}
 	c.creds = &podCredentials{m: m, pod: pod, podRef: podRef}
-	logger := klog.FromContext(ctx).WithValues("pod", klog.KObj(pod), "podUID", pod.UID, "container", container.Name, "image", c.rawImage)
-	ctx = klog.NewContext(ctx, logger)
+	c.container = container.Name
 	return c.ensure(ctx)
 }
 
@@ -287,6 +314,7 @@ func (c *ensureCall) denyNeverPull(ctx context.Context, verification pullmanager
 // pull pulls the image with the pod's credentials, unless the pod is in
 // back-off for it, and records the outcome with the pull manager.
 func (c *ensureCall) pull(ctx context.Context, verification pullmanager.Verification) (EnsureResult, error) {
+	ctx = c.withLogValues(ctx)
 	m := c.m
 	res := EnsureResult{Verification: verification}
 	// The back-off is per pod and image string: one pod's failures must

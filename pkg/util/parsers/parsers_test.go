@@ -17,7 +17,9 @@ limitations under the License.
 package parsers
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -89,6 +91,44 @@ func FuzzRepositoryName(f *testing.F) {
 		}
 		if _, err := NormalizedReference(image); err != nil {
 			t.Fatalf("NormalizedReference(%q) failed although RepositoryName succeeded: %v", image, err)
+		}
+	})
+}
+
+// TestCacheUnderConcurrency parses many distinct names from many goroutines,
+// so that slots are overwritten while read, and checks every answer.
+func TestCacheUnderConcurrency(t *testing.T) {
+	const names = 3 * cacheSlots
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Go(func() {
+			for i := 0; i < names; i++ {
+				n := (i*7 + g*131) % names
+				image := fmt.Sprintf("reg.example/team-%d/app:%d", n, n)
+				repo, err := RepositoryName(image)
+				if want := fmt.Sprintf("reg.example/team-%d/app", n); err != nil || repo != want {
+					t.Errorf("RepositoryName(%q) = %q, %v; want %q", image, repo, err, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func BenchmarkRepositoryName(b *testing.B) {
+	b.Run("cached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = RepositoryName("reg.example/team/app:1")
+		}
+	})
+	b.Run("uncached", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			_, _ = RepositoryName(fmt.Sprintf("reg.example/team/app:%d", i))
+			i++
 		}
 	})
 }

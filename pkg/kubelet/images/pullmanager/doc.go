@@ -78,5 +78,6 @@ limitations under the License.
 // lock. Writers take, in this order: the image string's striped lock, the
 // image ref's striped lock, the in-flight mutex; the memory layer's mutex is
 // innermost. Lock sets are striped over a fixed number of mutexes so that
-// pod-controlled strings cannot grow them; the parsed-name cache is bounded.
+// pod-controlled strings cannot grow them; parsed image names are cached in
+// pkg/util/parsers' bounded cache.
 package pullmanager

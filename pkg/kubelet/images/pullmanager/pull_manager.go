@@ -30,6 +30,7 @@ import (
 	"k8s.io/imagepullrecords"
 	"k8s.io/klog/v2"
 	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
+	"k8s.io/kubernetes/pkg/util/parsers"
 	"k8s.io/utils/clock"
 )
 
@@ -112,8 +113,6 @@ type fileBackedManager struct {
 	// pullsByRepo counts in-flight pulls per repo(image).
 	pullsByRepo map[string]int
 
-	names *nameCache
-
 	housekeepingMu sync.Mutex
 	// housekeepingDone is read by every decision without a lock.
 	housekeepingDone     atomic.Bool
@@ -150,7 +149,6 @@ func NewFileBackedPullManager(ctx context.Context, opts Options) (Manager, error
 		recordLocks:       newStripedLocks(defaultLockStripes),
 		pulls:             map[string]*pullState{},
 		pullsByRepo:       map[string]int{},
-		names:             newNameCache(defaultNameCacheSlots),
 		housekeepingDelay: opts.HousekeepingRetryDelay,
 	}
 	if m.clock == nil {
@@ -249,9 +247,9 @@ func (m *fileBackedManager) load(ctx context.Context) error {
 	return nil
 }
 
-// repo returns repo(image), caching the parse in a bounded cache.
+// repo returns repo(image); parsers keeps a bounded cache of parses.
 func (m *fileBackedManager) repo(image string) (string, error) {
-	return m.names.repo(image)
+	return parsers.RepositoryName(image)
 }
 
 func (m *fileBackedManager) repoOrEmpty(image string) string {
