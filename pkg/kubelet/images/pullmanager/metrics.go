@@ -39,8 +39,6 @@ const (
 	CheckResultError            CheckResult = "error"
 )
 
-var allCheckResults = []CheckResult{CheckResultPolicyAllowed, CheckResultRecordFound, CheckResultMustAuthenticate, CheckResultError}
-
 var (
 	// OnDiskPullIntents is the number of intent files that decode.
 	OnDiskPullIntents = metrics.NewGauge(&metrics.GaugeOpts{
@@ -72,13 +70,6 @@ var (
 		Help:           "Image pulled records held in memory as a percentage of a soft size of 5 x maxPods. The in-memory layer never evicts, so values above 100 are allowed.",
 		StabilityLevel: metrics.ALPHA,
 	})
-	// MustPullChecks counts MustAttemptImagePull decisions by result.
-	MustPullChecks = metrics.NewCounterVec(&metrics.CounterOpts{
-		Subsystem:      kubeletSubsystem,
-		Name:           "imagemanager_image_mustpull_checks_total",
-		Help:           "Counter of how often the image pull manager decided whether a pod must pull an image present on the node, by result.",
-		StabilityLevel: metrics.ALPHA,
-	}, []string{"result"})
 	// AbsentImagePullIntents is the number of intents for images the runtime
 	// does not have, found by the last start-up housekeeping.
 	AbsentImagePullIntents = metrics.NewGauge(&metrics.GaugeOpts{
@@ -105,7 +96,8 @@ func RegisterMetrics() {
 	registerOnce.Do(func() {
 		legacyregistry.MustRegister(OnDiskPullIntents, OnDiskPulledRecords,
 			InMemoryPullIntentsUsage, InMemoryPulledRecordsUsage,
-			MustPullChecks, AbsentImagePullIntents, RecordWriteErrors)
+			AbsentImagePullIntents, RecordWriteErrors)
+		legacyregistry.CustomMustRegister(mustPullChecks)
 	})
 }
 
@@ -125,20 +117,16 @@ func newManagerMetrics(maxPods int32) *managerMetrics {
 		maxPods = 110
 	}
 	m := &managerMetrics{
-		checks:            make(map[CheckResult]metrics.CounterMetric, len(allCheckResults)),
 		intentWriteErrors: RecordWriteErrors.WithLabelValues("intent"),
 		recordWriteErrors: RecordWriteErrors.WithLabelValues("record"),
 		intentsSoftSize:   float64(2 * maxPods),
 		recordsSoftSize:   float64(5 * maxPods),
 	}
-	for _, r := range allCheckResults {
-		m.checks[r] = MustPullChecks.WithLabelValues(string(r))
-	}
 	return m
 }
 
-func (m *managerMetrics) check(result CheckResult) {
-	m.checks[result].Inc()
+func (m *managerMetrics) check(result CheckResult, imageRef string) {
+	mustPullChecks.inc(result, imageRef)
 }
 
 // setInMemoryUsage updates the usage gauges from the in-memory counts.

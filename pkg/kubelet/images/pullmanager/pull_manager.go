@@ -448,7 +448,7 @@ func (m *fileBackedManager) pulledByKubelet(image, repo string, record *memRecor
 // pull".
 func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, imageRef string, podCredentials GetPodCredentials) (decision Decision, err error) {
 	result := CheckResultError
-	defer func() { m.metrics.check(result) }()
+	defer func() { m.metrics.check(result, imageRef) }()
 	mustPull := Decision{MustPull: true, Verification: VerificationMustPull}
 
 	// 1. Without an image ref there is nothing to look up.

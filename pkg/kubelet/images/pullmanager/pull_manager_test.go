@@ -254,11 +254,7 @@ func podCreds(secrets []kubeletconfig.ImagePullSecret, sa *kubeletconfig.ImagePu
 
 func checkCount(t *testing.T, result CheckResult) float64 {
 	t.Helper()
-	v, err := testutil.GetCounterMetricValue(MustPullChecks.WithLabelValues(string(result)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return float64(MustPullChecksValue(result))
 }
 
 func TestMustAttemptImagePull(t *testing.T) {
