@@ -108,10 +108,24 @@ func generateWorkload(n int) *benchWorkload {
 // straight into memory: decisions never read the disk, so how the records got
 // there does not matter to what a decision costs.
 func benchManager(b *testing.B, w *benchWorkload, policy kubeletconfig.ImagePullCredentialsVerificationPolicy) *fileBackedManager {
+	return benchManagerIn(b, w, policy, b.TempDir())
+}
+
+// benchFilesystems are where write benchmarks put the records: tmpfs shows
+// the CPU cost of a write, the disk adds the fsyncs.
+func benchFilesystems() map[string]string {
+	dirs := map[string]string{"disk": os.TempDir()}
+	if info, err := os.Stat("/dev/shm"); err == nil && info.IsDir() {
+		dirs["tmpfs"] = "/dev/shm"
+	}
+	return dirs
+}
+
+func benchManagerIn(b *testing.B, w *benchWorkload, policy kubeletconfig.ImagePullCredentialsVerificationPolicy, root string) *fileBackedManager {
 	b.Helper()
 	ctx := klog.NewContext(context.Background(), klog.Background().V(10))
 	m, err := NewFileBackedPullManager(ctx, Options{
-		RootDir:     b.TempDir(),
+		RootDir:     root,
 		Policy:      policy,
 		ImageLister: &fakeLister{},
 	})
@@ -232,34 +246,47 @@ func BenchmarkLockFreeBaseline(b *testing.B) {
 }
 
 // BenchmarkRecordNewImage measures a new image's intent write, record write
-// and intent removal, with N records already present.
+// and intent removal, with N records already present, on tmpfs (the CPU
+// cost) and on the disk (plus three fsyncs of files and two of the
+// directory per image).
 func BenchmarkRecordNewImage(b *testing.B) {
 	ctx := klog.NewContext(context.Background(), klog.Background().V(10))
-	for _, n := range []int{1, 10_000, 100_000} {
-		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
-			w := generateWorkload(n)
-			m := benchManager(b, w, kubeletconfig.AlwaysVerify)
-			creds := &kubeletconfig.ImagePullCredentials{KubernetesSecrets: []kubeletconfig.ImagePullSecret{w.secrets[0]}}
-			r := rand.New(rand.NewPCG(7, 7))
-			b.ReportAllocs()
-			for b.Loop() {
-				image := w.images[r.IntN(n)]
-				if err := m.RecordPullIntent(ctx, image); err != nil {
+	for fsName, base := range benchFilesystems() {
+		for _, n := range []int{1, 100_000} {
+			b.Run(fmt.Sprintf("fs=%s/records=%d", fsName, n), func(b *testing.B) {
+				root, err := os.MkdirTemp(base, "pullmanager-bench-")
+				if err != nil {
 					b.Fatal(err)
 				}
-				if err := m.RecordImagePulled(ctx, image, "sha256:"+hex64(r), creds); err != nil {
-					b.Fatal(err)
+				b.Cleanup(func() { _ = os.RemoveAll(root) })
+				w := generateWorkload(n)
+				m := benchManagerIn(b, w, kubeletconfig.AlwaysVerify, root)
+				creds := &kubeletconfig.ImagePullCredentials{KubernetesSecrets: []kubeletconfig.ImagePullSecret{w.secrets[0]}}
+				r := rand.New(rand.NewPCG(7, 7))
+				b.ReportAllocs()
+				for b.Loop() {
+					image := w.images[r.IntN(n)]
+					if err := m.RecordPullIntent(ctx, image); err != nil {
+						b.Fatal(err)
+					}
+					if err := m.RecordImagePulled(ctx, image, "sha256:"+hex64(r), creds); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
 // writeFixture writes the workload's records and intents as files without
 // fsync (fixtures only) into a directory reused across -count runs.
 func writeFixture(b *testing.B, records, intents int) string {
+	return writeFixtureIn(b, os.TempDir(), records, intents)
+}
+
+func writeFixtureIn(b *testing.B, base string, records, intents int) string {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("pullmanager-bench-%d-%d", records, intents))
+	dir := filepath.Join(base, fmt.Sprintf("pullmanager-bench-%d-%d", records, intents))
 	done := filepath.Join(dir, ".complete")
 	if _, err := os.Stat(done); err == nil {
 		return dir
@@ -302,40 +329,49 @@ func writeFixture(b *testing.B, records, intents int) string {
 }
 
 // BenchmarkStartup measures a manager's start-up over N records and M
-// intents whose images are present in the runtime. Housekeeping resolves
-// the intents, which changes the fixture, so each iteration starts from a
-// fresh copy of the intents (the copy is outside the timer).
+// intents whose images are present in the runtime, with the files on disk
+// (page-cached after the first run) and on tmpfs. Housekeeping resolves the
+// intents, which changes the fixture, so each iteration with intents starts
+// from a fresh copy (made outside the timer).
 func BenchmarkStartup(b *testing.B) {
 	ctx := klog.NewContext(context.Background(), klog.Background().V(10))
-	for _, tc := range []struct{ records, intents int }{{10_000, 0}, {10_000, 1_000}, {100_000, 0}} {
-		b.Run(fmt.Sprintf("records=%d/intents=%d", tc.records, tc.intents), func(b *testing.B) {
-			fixture := writeFixture(b, tc.records, tc.intents)
-			w := generateWorkload(tc.records)
-			var images []RuntimeImage
-			for i := 0; i < tc.intents; i++ {
-				images = append(images, RuntimeImage{ID: w.records[i].ImageRef, RepoTags: []string{w.images[i]}})
-			}
-			lister := &fakeLister{images: images}
-			b.ReportAllocs()
-			for b.Loop() {
-				b.StopTimer()
-				root := fixture
-				if tc.intents > 0 {
-					root = b.TempDir()
-					if err := os.CopyFS(root, os.DirFS(fixture)); err != nil {
+	for fsName, base := range benchFilesystems() {
+		for _, tc := range []struct{ records, intents int }{{10_000, 0}, {10_000, 1_000}, {100_000, 0}} {
+			b.Run(fmt.Sprintf("fs=%s/records=%d/intents=%d", fsName, tc.records, tc.intents), func(b *testing.B) {
+				fixture := writeFixtureIn(b, base, tc.records, tc.intents)
+				w := generateWorkload(tc.records)
+				var images []RuntimeImage
+				for i := 0; i < tc.intents; i++ {
+					images = append(images, RuntimeImage{ID: w.records[i].ImageRef, RepoTags: []string{w.images[i]}})
+				}
+				lister := &fakeLister{images: images}
+				b.ReportAllocs()
+				for b.Loop() {
+					b.StopTimer()
+					root := fixture
+					if tc.intents > 0 {
+						var err error
+						if root, err = os.MkdirTemp(base, "pullmanager-startup-"); err != nil {
+							b.Fatal(err)
+						}
+						if err := os.CopyFS(root, os.DirFS(fixture)); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StartTimer()
+					m, err := NewFileBackedPullManager(ctx, Options{RootDir: root, ImageLister: lister})
+					if err != nil {
 						b.Fatal(err)
 					}
+					b.StopTimer()
+					_ = m.Close()
+					if root != fixture {
+						_ = os.RemoveAll(root)
+					}
+					b.StartTimer()
 				}
-				b.StartTimer()
-				m, err := NewFileBackedPullManager(ctx, Options{RootDir: root, ImageLister: lister})
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				_ = m.Close()
-				b.StartTimer()
-			}
-		})
+			})
+		}
 	}
 }
 
