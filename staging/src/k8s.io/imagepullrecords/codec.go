@@ -148,7 +148,6 @@ func checkTimeEncodable(t time.Time) error {
 	return nil
 }
 
-
 // EncodeIntent returns the canonical v1beta1 encoding of intent.
 func EncodeIntent(intent *kubeletv1beta1.ImagePullIntent) ([]byte, error) {
 	if intent == nil || intent.Image == "" {
