@@ -130,6 +130,9 @@ func pruneRecords(ctx context.Context, deps *Deps, rootDir, endpoint string, unt
 		return nil, err
 	}
 	defer func() { _ = svc.Close(ctx) }()
+	if err := checkRecordsWritable(rootDir); err != nil {
+		return nil, err
+	}
 	pm, err := pullmanager.NewFileBackedPullManager(ctx, pullmanager.Options{
 		RootDir:     rootDir,
 		ImageLister: remote.ImageLister{ImageService: svc},
@@ -138,6 +141,9 @@ func pruneRecords(ctx context.Context, deps *Deps, rootDir, endpoint string, unt
 		return nil, rootDirError(rootDir, err)
 	}
 	defer func() { _ = pm.Close() }()
+	if err := pm.Writable(); err != nil {
+		return nil, environmentErrorf("root dir %s: %v", rootDir, err)
+	}
 	manager, err := images.NewImageManager(images.Options{
 		ImageService:             svc,
 		PullManager:              pm,

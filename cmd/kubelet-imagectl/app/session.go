@@ -19,7 +19,10 @@ package app
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"path/filepath"
 	"sync"
+	"syscall"
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -69,6 +72,11 @@ func openSession(ctx context.Context, deps *Deps, opts sessionOptions) (_ *ensur
 	}
 
 	gateOn := opts.cfg.ensureSecretPulledImages()
+	if gateOn && !opts.dryRun {
+		if err := checkRecordsWritable(opts.rootDir); err != nil {
+			return nil, err
+		}
+	}
 	if gateOn {
 		s.pullManager, err = pullmanager.NewFileBackedPullManager(ctx, pullmanager.Options{
 			RootDir:     opts.rootDir,
@@ -82,6 +90,9 @@ func openSession(ctx context.Context, deps *Deps, opts sessionOptions) (_ *ensur
 		})
 		if err != nil {
 			return nil, rootDirError(opts.rootDir, err)
+		}
+		if err := s.pullManager.Writable(); err != nil && !opts.dryRun {
+			return nil, environmentErrorf("root dir %s: %v", opts.rootDir, err)
 		}
 	} else {
 		s.pullManager = pullmanager.NewNoopPullManager()
@@ -136,6 +147,31 @@ func rootDirError(rootDir string, err error) error {
 	}
 	return environmentErrorf("root dir %s: %v", rootDir, err)
 }
+
+// checkRecordsWritable refuses, before anything is opened, a records
+// directory that cannot be written: the image manager would fail closed on
+// every pull, so the tool says so once and exits with ExitEnvironment. The
+// nearest existing directory of <root-dir>/image_manager is checked, since
+// the manager creates what is missing. access(2) reports a read-only
+// filesystem even to root.
+func checkRecordsWritable(rootDir string) error {
+	dir := filepath.Join(rootDir, imagepullrecords.ManagerDirName)
+	for {
+		err := syscall.Access(dir, unixWriteOK)
+		if errors.Is(err, fs.ErrNotExist) && filepath.Dir(dir) != dir {
+			dir = filepath.Dir(dir)
+			continue
+		}
+		if errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) {
+			return environmentErrorf("image pull records directory %s is not writable: %v", dir, err)
+		}
+		// Anything else is reported by opening the records.
+		return nil
+	}
+}
+
+// unixWriteOK is access(2)'s W_OK.
+const unixWriteOK = 0x2
 
 // close stops the image manager, releases the records lock and closes the
 // runtime connection.

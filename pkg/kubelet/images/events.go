@@ -37,4 +37,10 @@ const (
 	// EventFailedToRetrieveImagePullSecret (Warning, on the pod): some
 	// image pull Secrets are missing or of the wrong type.
 	EventFailedToRetrieveImagePullSecret = "FailedToRetrieveImagePullSecret"
+	// EventImagePullRecordsNotWritable (Warning, on the pod): the pull
+	// manager cannot write image_manager/ (read-only filesystem, permission
+	// denied), so images that need verification are not admitted and
+	// pulls fail. Emitted once, on the first pod that meets it, until an
+	// intent is written again.
+	EventImagePullRecordsNotWritable = "ImagePullRecordsNotWritable"
 )

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -53,6 +54,10 @@ type imageManager struct {
 	puller       *puller
 	dryRun       bool
 	keyrings     *keyringCache
+	// recordsNotWritableReported is set once the ImagePullRecordsNotWritable
+	// event was emitted, and cleared by the next intent written, so that a
+	// read-only records directory is one event, not one per pull.
+	recordsNotWritableReported atomic.Bool
 }
 
 var _ ImageManager = &imageManager{}
@@ -341,10 +346,12 @@ func (c *ensureCall) pull(ctx context.Context, verification pullmanager.Verifica
 	// The intent is durable before the runtime is asked: a crash during the
 	// pull must leave the name counted as pulled by the kubelet.
 	if err := m.pullManager.RecordPullIntent(ctx, c.rawImage); err != nil {
+		c.reportNotWritable(ctx, err)
 		msg := fmt.Sprintf("Failed to pull image %q: %v", c.rawImage, err)
 		m.event(ctx, c.objRef, v1.EventTypeWarning, EventFailed, msg)
 		return c.fail(res, ErrImagePull, err.Error(), err)
 	}
+	m.recordsNotWritableReported.Store(false)
 
 	m.event(ctx, c.objRef, v1.EventTypeNormal, EventPulling, fmt.Sprintf("Pulling image %q", c.rawImage))
 	start := time.Now()
@@ -374,9 +381,9 @@ func (c *ensureCall) pull(ctx context.Context, verification pullmanager.Verifica
 		imageID = pulled.imageRef
 		_ = m.pullManager.RecordImagePulled(ctx, c.rawImage, "", pulledCredentials(pulled.credential))
 	} else if err := m.pullManager.RecordImagePulled(ctx, c.rawImage, imageID, pulledCredentials(pulled.credential)); err != nil {
-		// The pull manager keeps the intent pinned; the pod proved access
-		// by pulling and is admitted.
-		klog.FromContext(ctx).Error(err, "Failed to record the image pull", "imageRef", imageID)
+		// The pull manager keeps the intent pinned and has logged the
+		// failure; the pod proved access by pulling and is admitted.
+		c.reportNotWritable(ctx, err)
 	}
 
 	m.event(ctx, c.objRef, v1.EventTypeNormal, EventPulled, fmt.Sprintf("Successfully pulled image %q in %v (%v including waiting). Image size: %v bytes.",
@@ -384,6 +391,17 @@ func (c *ensureCall) pull(ctx context.Context, verification pullmanager.Verifica
 	m.backOff.GC()
 	res.ImageRef = imageID
 	return res, nil
+}
+
+// reportNotWritable emits the ImagePullRecordsNotWritable warning on the
+// pod when err says the records directory cannot be written, once until an
+// intent is written again.
+func (c *ensureCall) reportNotWritable(ctx context.Context, err error) {
+	if !errors.Is(err, pullmanager.ErrRecordsNotWritable) || !c.m.recordsNotWritableReported.CompareAndSwap(false, true) {
+		return
+	}
+	c.m.event(ctx, c.creds.podRef, v1.EventTypeWarning, EventImagePullRecordsNotWritable,
+		fmt.Sprintf("Image pull records cannot be written (%v): images that need verification must be pulled, and pulls fail until the directory is writable", err))
 }
 
 // resolveImageID returns the image ID and size of a pulled image. Runtimes

@@ -50,3 +50,5 @@ func (noopManager) PruneUnknownRecords(context.Context, []string, time.Time) ([]
 }
 
 func (noopManager) Close() error { return nil }
+
+func (noopManager) Writable() error { return nil }

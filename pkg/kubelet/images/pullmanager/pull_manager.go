@@ -70,6 +70,11 @@ type Manager interface {
 	PullManager
 	// Close releases the writer lock.
 	Close() error
+	// Writable returns nil while the records can be written, and an error
+	// wrapping ErrRecordsNotWritable that names the directory while they
+	// cannot (found at start-up, or by the last write); the manager then
+	// fails closed.
+	Writable() error
 }
 
 // ErrReadOnly is returned when recording a pull with a read-only manager.
@@ -103,6 +108,9 @@ type fileBackedManager struct {
 	clock    clock.Clock
 	readOnly bool
 	metrics  *managerMetrics
+	// notWritable latches when a write finds the directory not writable;
+	// see writeFailed. Decisions that need a record fail closed while set.
+	notWritable atomic.Bool
 
 	imageLocks  *stripedLocks
 	recordLocks *stripedLocks
@@ -127,8 +135,26 @@ var _ Manager = &fileBackedManager{}
 // writer lock (unless read-only), removes leftover temporaries, loads every
 // record and intent into memory, migrates older files and runs start-up
 // housekeeping against the runtime. It returns only when all of that is
-// done, so no decision is made on a partial view.
+// done, so no decision is made on a partial view. When the directory cannot
+// be written (read-only filesystem, permission denied), it logs that once
+// and returns a manager that fails closed, whose Writable reports it.
 func NewFileBackedPullManager(ctx context.Context, opts Options) (Manager, error) {
+	m, err := newFileBackedPullManager(ctx, opts)
+	if err != nil && isNotWritable(err) && !opts.ReadOnly {
+		managerDir := filepath.Join(opts.RootDir, imagepullrecords.ManagerDirName)
+		klog.FromContext(ctx).Error(err, "Image pull records directory is not writable; every decision that needs a record requires a pull and every pull fails until it is writable", "dir", managerDir)
+		policy, _ := newVerificationPolicy(opts.Policy, opts.Allowlist)
+		return &failClosedManager{dir: managerDir, opts: opts, cause: err, policy: policy, metrics: newManagerMetrics(opts.MaxPods)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newFileBackedPullManager is NewFileBackedPullManager without the
+// fail-closed fallback.
+func newFileBackedPullManager(ctx context.Context, opts Options) (*fileBackedManager, error) {
 	logger := klog.FromContext(ctx)
 	policy, err := newVerificationPolicy(opts.Policy, opts.Allowlist)
 	if err != nil {
@@ -235,13 +261,13 @@ func (m *fileBackedManager) load(ctx context.Context) error {
 	for _, rec := range loaded.staleRecords {
 		if err := m.records.disk.WriteImagePulledRecord(rec); err != nil {
 			m.metrics.recordWriteErrors.Inc()
-			logger.Error(err, "Failed to migrate image pulled record", "imageRef", rec.ImageRef)
+			_ = m.writeFailed(ctx, err, "Failed to migrate image pulled record", "imageRef", rec.ImageRef)
 		}
 	}
 	for _, image := range loaded.staleIntents {
 		if err := m.records.disk.WriteImagePullIntent(image); err != nil {
 			m.metrics.intentWriteErrors.Inc()
-			logger.Error(err, "Failed to migrate image pull intent", "image", image)
+			_ = m.writeFailed(ctx, err, "Failed to migrate image pull intent", "image", image)
 		}
 	}
 	return nil
@@ -292,9 +318,9 @@ func (m *fileBackedManager) writeIntent(ctx context.Context, image string) error
 	}
 	if err := m.records.WriteImagePullIntent(image); err != nil {
 		m.metrics.intentWriteErrors.Inc()
-		klog.FromContext(ctx).Error(err, "Failed to write image pull intent", "image", image)
-		return err
+		return m.writeFailed(ctx, err, "Failed to write image pull intent", "image", image)
 	}
+	m.writeSucceeded(ctx)
 	OnDiskPullIntents.Inc()
 	m.updateUsage()
 	return nil
@@ -380,9 +406,10 @@ func (m *fileBackedManager) writePulledRecord(ctx context.Context, image, imageR
 	updated.LastUpdatedTime = m.stamp()
 	if err := m.records.WriteImagePulledRecord(updated); err != nil {
 		m.metrics.recordWriteErrors.Inc()
-		klog.FromContext(ctx).Error(err, "Failed to write image pulled record; the pull intent stays", "image", image, "imageRef", imageRef)
+		err = m.writeFailed(ctx, err, "Failed to write image pulled record; the pull intent stays", "image", image, "imageRef", imageRef)
 		return fmt.Errorf("recording the pull of %q as %q: %w", image, imageRef, err)
 	}
+	m.writeSucceeded(ctx)
 	if current == nil {
 		OnDiskPulledRecords.Inc()
 		m.updateUsage()
@@ -408,7 +435,7 @@ func (m *fileBackedManager) removeIntentIfIdle(ctx context.Context, image string
 		// The intent stays on disk and in memory: the name keeps counting
 		// as pulled by the kubelet, which fails safe.
 		m.metrics.intentWriteErrors.Inc()
-		klog.FromContext(ctx).Error(err, "Failed to remove image pull intent", "image", image)
+		_ = m.writeFailed(ctx, err, "Failed to remove image pull intent", "image", image)
 		return
 	}
 	OnDiskPullIntents.Dec()
@@ -475,6 +502,12 @@ func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, ima
 	if m.policy.policy == kubeletconfig.NeverVerifyAllowlistedImages && m.policy.allowlisted(repo) {
 		result = CheckResultPolicyAllowed
 		return Decision{Verification: VerificationPolicy}, nil
+	}
+
+	// A directory that cannot be written fails closed: a name pulled while
+	// it could not record intents or records would look preloaded.
+	if m.notWritable.Load() {
+		return mustPull, nil
 	}
 
 	// 3. The record, from memory. A broken file never grants.
@@ -584,7 +617,6 @@ func secretRecorded(recorded []unique.Handle[kubeletconfig.ImagePullSecret], s k
 // recorded one, or a rotation of a recorded one) in the record of imageRef
 // under repo. A failed write is logged and counted; the decision stands.
 func (m *fileBackedManager) writeBackSecret(ctx context.Context, imageRef, repo string, secret kubeletconfig.ImagePullSecret) {
-	logger := klog.FromContext(ctx)
 	unlock := m.recordLocks.lock(imageRef)
 	defer unlock()
 	current, err := m.records.mem.GetImagePulledRecord(imageRef)
@@ -608,7 +640,7 @@ func (m *fileBackedManager) writeBackSecret(ctx context.Context, imageRef, repo 
 	}
 	if err := m.records.WriteImagePulledRecord(updated); err != nil {
 		m.metrics.recordWriteErrors.Inc()
-		logger.Error(err, "Failed to store a verified Secret in the image pulled record", "imageRef", imageRef,
+		_ = m.writeFailed(ctx, err, "Failed to store a verified Secret in the image pulled record", "imageRef", imageRef,
 			"secretNamespace", secret.Namespace, "secretName", secret.Name)
 	}
 }
@@ -670,8 +702,7 @@ func (m *fileBackedManager) pruneRecord(ctx context.Context, imageRef string, un
 	}
 	if err := m.records.DeleteImagePulledRecord(imageRef); err != nil {
 		m.metrics.recordWriteErrors.Inc()
-		klog.FromContext(ctx).Error(err, "Failed to prune image pulled record", "imageRef", imageRef)
-		*errs = append(*errs, err)
+		*errs = append(*errs, m.writeFailed(ctx, err, "Failed to prune image pulled record", "imageRef", imageRef))
 		return false
 	}
 	OnDiskPulledRecords.Dec()

@@ -1,0 +1,39 @@
+/*
+Copyright The Kubernetes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package faults holds the fault campaign of the image manager's
+// reliability tests (issue 6, item 3). Everything is in its tests:
+//
+//   - Store faults: every filesystem operation of the record store fails in
+//     turn with ENOSPC, EIO, EACCES and EROFS (an imagepullrecords.FS wrapper
+//     failing the Nth operation of one kind), across start-up, pulls, a
+//     restart and a prune. Decisions fail safe, each failure is logged once
+//     and counted, nothing panics, and the next successful pull repairs the
+//     state.
+//   - A read-only image_manager (EROFS on every write through the wrapper,
+//     and a real read-only bind mount when the test runs as root): the
+//     library fails closed, the condition is one log line and one
+//     ImagePullRecordsNotWritable event, and kubelet-imagectl exits 3 with
+//     one stderr line naming the directory.
+//   - Runtime and registry faults: the runtime socket gone, a runtime that
+//     hangs past the deadline, a registry answering 500, one that never
+//     answers, one that speaks TLS the runtime cannot verify and one that
+//     closes every connection: clear errors with the right reason and no
+//     goroutine left behind.
+//
+// The default run is short (part of make test); RELIABILITY_SCALE=long
+// injects every fault and prints a "RELIABILITY: faults:" summary.
+package faults
