@@ -123,6 +123,16 @@ func Open(opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
+	// fsync the parents of the three directories: a directory's own entry
+	// is durable only once its parent is, and a record fsynced into a
+	// directory whose creation is lost is lost with it (an intent too, and
+	// the image would then look preloaded). Done on every open, not only
+	// after creating them: an earlier process may have died in between.
+	for _, dir := range []string{filepath.Dir(s.managerDir), s.managerDir} {
+		if err := syncDir(fsys, dir); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 

@@ -1,0 +1,64 @@
+/*
+Copyright The Kubernetes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package powerloss simulates power cuts under the image pull record store
+// (issue 6, item 2). MemFS implements imagepullrecords.FS in memory and
+// keeps, beside what readers see, what a power cut would leave: a file's
+// content is durable after an fsync of that file, a directory entry change
+// (create, rename, remove, mkdir) after an fsync of that directory. A cut
+// leaves, per loss mode, nothing unsynced (lose), everything (keep, a plain
+// process crash), or a random mix: each unsynced entry takes any value it
+// had since its directory's last fsync, each unsynced file its synced
+// content, its current content or a torn prefix of it.
+//
+// TestPowerLoss runs the harness workload once and cuts the power before
+// every state-changing operation, under each mode, restarting a manager
+// over every survivor and checking the invariants of
+// test/reliability/internal/harness.
+//
+// # What each fsync protects
+//
+// TestFsyncMap turns one fsync at a time into a no-op (in the MemFS, not in
+// production code) and reruns the sweep:
+//
+//   - record file before its rename (imagepullrecords atomic.go): critical.
+//     Without it the renamed record can be empty or torn after a cut: it is
+//     poisoned, so it grants nothing, but the credentials an acknowledged
+//     pull earned are lost ("never lose a record that a successful pull
+//     earned").
+//   - pulled/ after a record's rename (atomic.go): critical. The rename is
+//     lost while RecordImagePulled already returned and the intent was
+//     removed: the acknowledged record is gone, and once a later intent
+//     write fsyncs pulling/ the name looks preloaded.
+//   - pulling/ after an intent's rename (atomic.go): critical. The intent
+//     vanishes although the runtime pull started only after it was
+//     "durable": a pulled name with no record entry passes for preloaded.
+//   - the root dir and image_manager/ when the store opens (store.go Open):
+//     critical. Without them the record directories themselves, with every
+//     file fsynced into them, can vanish. This fsync was missing; the sweep
+//     found it.
+//   - intent file before its rename (atomic.go): not critical. A torn
+//     intent file still counts as an intent for every image string hashing
+//     to its name, which fails safe; the fsync keeps start-up from meeting a
+//     broken file that only the next pull of that image repairs.
+//   - pulled/ after a record's removal (store.go DeleteRecord): not
+//     critical. A pruned record may come back after a cut; it grants only
+//     what pulls proved, and the next prune removes it again. The fsync
+//     makes a prune final, so recovery does not redo it.
+//
+// The removal of an intent is not fsynced on purpose: an intent that comes
+// back only makes its name count as pulled by the kubelet.
+package powerloss

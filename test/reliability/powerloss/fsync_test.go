@@ -1,0 +1,75 @@
+/*
+Copyright The Kubernetes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package powerloss
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestFsyncMap turns each fsync of the store into a no-op in turn (through
+// the MemFS, not in production code) and runs the power-cut sweep: removing
+// a critical fsync must break an invariant, removing one that only makes
+// recovery faster must not. See the package documentation for the map.
+func TestFsyncMap(t *testing.T) {
+	seeds, steps := []uint64{1}, 40
+	if long() {
+		seeds, steps = []uint64{1, 2, 3}, 120
+	}
+	for _, tc := range []struct {
+		class    SyncClass
+		critical bool
+	}{
+		{class: SyncRecordFile, critical: true},
+		{class: SyncRecordDir, critical: true},
+		{class: SyncIntentDir, critical: true},
+		{class: SyncOpenDirs, critical: true},
+		{class: SyncIntentFile, critical: false},
+		{class: SyncRecordDirDelete, critical: false},
+	} {
+		t.Run(string(tc.class), func(t *testing.T) {
+			cuts, violations, skipped := 0, 0, 0
+			var sample []string
+			for _, seed := range seeds {
+				res := sweep(t, sweepConfig{seed: seed, steps: steps, modes: []LossMode{LoseAll, Mixed}, skip: map[SyncClass]bool{tc.class: true}})
+				cuts += res.cuts
+				violations += len(res.violations)
+				skipped += res.syncs[tc.class]
+				if len(sample) < 3 {
+					sample = append(sample, res.violations[:min(3, len(res.violations))]...)
+				}
+			}
+			if skipped == 0 {
+				t.Fatalf("the workload never issued the %s fsync", tc.class)
+			}
+			switch {
+			case tc.critical && violations == 0:
+				t.Errorf("without the %s fsync (%d skipped) %d power cuts broke no invariant: the sweep cannot see what it protects", tc.class, skipped, cuts)
+			case !tc.critical && violations > 0:
+				t.Errorf("without the %s fsync, %d invariant violations:\n%s", tc.class, violations, summary(sample, 3))
+			}
+			msg := fmt.Sprintf("RELIABILITY: powerloss: without the %s fsync (%d skipped): %d power cuts, %d invariant violations (critical: %v)", tc.class, skipped, cuts, violations, tc.critical)
+			t.Log(msg)
+			if tc.critical && len(sample) > 0 {
+				t.Logf("for example: %s", sample[0])
+			}
+			if long() {
+				fmt.Println(msg)
+			}
+		})
+	}
+}

@@ -1,0 +1,166 @@
+/*
+Copyright The Kubernetes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package powerloss
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/klog/v2"
+	"k8s.io/kubernetes/pkg/kubelet/apis/config"
+	"k8s.io/kubernetes/pkg/kubelet/images/pullmanager"
+	"k8s.io/kubernetes/test/reliability/internal/harness"
+	testingclock "k8s.io/utils/clock/testing"
+)
+
+const rootDir = "/var/lib/kubelet"
+
+func long() bool { return os.Getenv("RELIABILITY_SCALE") == "long" }
+
+// sweepConfig is one power-cut sweep: a workload run once, cut before
+// every state-changing operation (or every cutEvery-th one), each cut
+// restarted and checked under every loss mode.
+type sweepConfig struct {
+	seed     uint64
+	steps    int
+	cutEvery int
+	modes    []LossMode
+	skip     map[SyncClass]bool
+}
+
+// sweepResult counts what a sweep did.
+type sweepResult struct {
+	cuts, restarts, decisions, broken, temporaries int
+	pulls, recorded                                int
+	violations                                     []string
+	syncs                                          map[SyncClass]int
+}
+
+// mutating are the operations before which a cut can leave a different
+// state than before the previous one.
+var mutating = map[OpKind]bool{OpMkdir: true, OpChmod: true, OpCreateTemp: true, OpRename: true, OpRemove: true, OpWrite: true, OpSyncFile: true, OpSyncDir: true, OpCreate: true}
+
+func sweep(t *testing.T, cfg sweepConfig) *sweepResult {
+	t.Helper()
+	// A discarding logger: the workload's manager logs every write that a
+	// cut makes fail.
+	ctx := klog.NewContext(context.Background(), klog.Logger{})
+	res := &sweepResult{}
+	world := harness.NewWorld()
+	oracle := harness.NewOracle(world)
+	env := &harness.OracleEnv{Oracle: oracle}
+	clk := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	rng := rand.New(rand.NewPCG(cfg.seed, 0x9e3779b97f4a7c15))
+	cutRand := rand.New(rand.NewPCG(cfg.seed, 1))
+	checkLocks := t.TempDir()
+	mutations := 0
+	var fsys *MemFS
+	hook := func(op OpKind, path string) error {
+		if !mutating[op] {
+			return nil
+		}
+		mutations++
+		if cfg.cutEvery > 1 && mutations%cfg.cutEvery != 0 {
+			return nil
+		}
+		res.cuts++
+		view := oracle.View(-1)
+		for _, mode := range cfg.modes {
+			cut := fsys.Cut(mode, cutRand, Options{LockDir: checkLocks})
+			rep := harness.CheckRestart(ctx, harness.CheckOptions{
+				RootDir: rootDir,
+				FS:      cut,
+				View:    view,
+				Clock:   testingclock.NewFakeClock(clk.Now()),
+			})
+			res.restarts++
+			res.decisions += rep.Decisions
+			res.broken += rep.Broken
+			res.temporaries += rep.Temporaries
+			for _, v := range rep.Violations {
+				res.violations = append(res.violations, fmt.Sprintf("cut %d before %s %s (%s): %s", mutations, op, path, mode, v))
+			}
+		}
+		return nil
+	}
+	fsys = NewMemFS(Options{LockDir: t.TempDir(), Skip: cfg.skip, Hook: hook})
+	fsys.MkdirDurable(rootDir)
+	wl := &harness.Workload{
+		World: world,
+		Env:   env,
+		Clock: clk,
+		Rand:  rng,
+		Open: func(ctx context.Context) (pullmanager.Manager, error) {
+			return pullmanager.NewFileBackedPullManager(ctx, pullmanager.Options{
+				RootDir:     rootDir,
+				FS:          fsys,
+				Policy:      config.NeverVerifyPreloadedImages,
+				ImageLister: harness.ImageLister(env),
+				Clock:       clk,
+			})
+		},
+	}
+	if err := wl.Run(ctx, cfg.steps); err != nil {
+		t.Fatalf("workload: %v", err)
+	}
+	res.violations = append(res.violations, env.Violations...)
+	res.pulls, res.recorded = wl.Stats.Pulls, wl.Stats.PullsRecorded
+	res.syncs = fsys.Syncs()
+	return res
+}
+
+func summary(violations []string, max int) string {
+	if len(violations) > max {
+		return strings.Join(violations[:max], "\n") + fmt.Sprintf("\n... and %d more", len(violations)-max)
+	}
+	return strings.Join(violations, "\n")
+}
+
+// TestPowerLoss cuts the power before every state-changing filesystem
+// operation of a write-heavy workload, under each loss mode, and checks
+// every invariant after a restart over what survived.
+func TestPowerLoss(t *testing.T) {
+	seeds, steps := []uint64{1}, 40
+	if long() {
+		seeds, steps = []uint64{1, 2, 3, 4, 5, 6, 7, 8}, 120
+	}
+	total := &sweepResult{}
+	for _, seed := range seeds {
+		res := sweep(t, sweepConfig{seed: seed, steps: steps, modes: []LossMode{LoseAll, KeepAll, Mixed}})
+		total.cuts += res.cuts
+		total.restarts += res.restarts
+		total.decisions += res.decisions
+		total.broken += res.broken
+		total.pulls += res.pulls
+		total.recorded += res.recorded
+		total.violations = append(total.violations, res.violations...)
+	}
+	if len(total.violations) > 0 {
+		t.Errorf("%d invariant violations:\n%s", len(total.violations), summary(total.violations, 20))
+	}
+	msg := fmt.Sprintf("RELIABILITY: powerloss: %d power cuts (%d restarts over lose/keep/mixed survivors), %d invariant violations, %d pulls (%d recorded), %d decisions checked, %d broken files met",
+		total.cuts, total.restarts, len(total.violations), total.pulls, total.recorded, total.decisions, total.broken)
+	t.Log(msg)
+	if long() {
+		fmt.Println(msg)
+	}
+}
