@@ -19,20 +19,36 @@ set -o errexit -o nounset -o pipefail
 # Runs the benchmarks with -count (default 10) so medians can be taken, and
 # prints per-benchmark medians. Usage: hack/bench.sh [COUNT] [REGEX]
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-count="${1:-10}"
-regex="${2:-.}"
-out=_output/bench
-mkdir -p "${out}"
-raw="${out}/bench.txt"
+# hack/bench.sh --summarize FILE prints the medians of an earlier run.
+if [[ "${1:-}" == --summarize ]]; then
+  raw="$2"
+  count="the"
+else
+  count="${1:-10}"
+  regex="${2:-.}"
+  out=_output/bench
+  mkdir -p "${out}"
+  raw="${out}/bench.txt"
 {
   echo "# $(date -u +%FT%TZ) $(go version) $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
   go test -run='^$' -bench="${regex}" -benchmem -count="${count}" -p 1 ./pkg/... 2>&1
 } | tee "${raw}"
+fi
 echo
-echo "Medians (ns/op, B/op, allocs/op) from ${raw}:"
+echo "Medians over ${count} runs, from ${raw}:"
+# Every "value unit" pair after the iteration count is a measurement: ns/op,
+# B/op, allocs/op and the custom ones (B/record, MiB-VmHWM).
 awk '/^Benchmark/ {
-  name=$1; ns[name]=ns[name]" "$3
-  for (i=4; i<=NF; i++) { if ($(i+1)=="B/op") b[name]=b[name]" "$i; if ($(i+1)=="allocs/op") a[name]=a[name]" "$i }
+  name=$1
+  if (!(name in seen)) { seen[name]=1; order[++n]=name }
+  for (i=3; i<NF; i+=2) { unit=$(i+1); key=name SUBSEP unit; vals[key]=vals[key]" "$i; if (!((name, unit) in hasunit)) { hasunit[name, unit]=1; units[name]=units[name]" "unit } }
 }
-function median(s,   n, v, i, j, t) { n=split(s, v, " "); for (i=1;i<=n;i++) for (j=i+1;j<=n;j++) if (v[j]+0<v[i]+0) {t=v[i]; v[i]=v[j]; v[j]=t}; return (n%2) ? v[(n+1)/2] : (v[n/2]+v[n/2+1])/2 }
-END { for (n in ns) printf "%-90s %12s ns/op %8s B/op %6s allocs/op\n", n, median(ns[n]), median(b[n]), median(a[n]) }' "${raw}" | sort
+function median(s,   c, v, i, j, t) { c=split(s, v, " "); for (i=1;i<=c;i++) for (j=i+1;j<=c;j++) if (v[j]+0<v[i]+0) {t=v[i]; v[i]=v[j]; v[j]=t}; return (c%2) ? v[(c+1)/2] : (v[c/2]+v[c/2+1])/2 }
+END {
+  for (k=1; k<=n; k++) {
+    name=order[k]; line=sprintf("%-78s", name)
+    c=split(units[name], us, " ")
+    for (u=1; u<=c; u++) line=line sprintf(" %12.6g %s", median(vals[name, us[u]]), us[u])
+    print line
+  }
+}' "${raw}" | sort
