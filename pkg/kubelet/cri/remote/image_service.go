@@ -19,10 +19,15 @@ package remote
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	internalapi "k8s.io/cri-api/pkg/apis"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	criclient "k8s.io/cri-client/pkg"
+	criutil "k8s.io/cri-client/pkg/util"
 )
 
 // DefaultTimeout is the timeout used when NewImageService is given none. It
@@ -43,6 +48,14 @@ func NewImageService(ctx context.Context, endpoint string, timeout time.Duration
 	// contexts with a no-op tracer, as the kubelet does without tracing.
 	// Streaming lists stay off: the unary ListImages is what every runtime
 	// implements.
+	// cri-client's Build leaves its gRPC connection, and the goroutines
+	// behind it, open when its validation call fails. Validate over a
+	// connection of our own first, closed on every path, so that a runtime
+	// that is gone or hangs leaves nothing behind; Build then runs only
+	// against a runtime that has just answered.
+	if err := probe(ctx, endpoint, timeout); err != nil {
+		return nil, fmt.Errorf("connecting to the CRI image service at %q: %w", endpoint, err)
+	}
 	svc, err := criclient.NewRemoteImageServiceBuilder().
 		WithEndpoint(endpoint).
 		WithConnectionTimeout(timeout).
@@ -52,4 +65,31 @@ func NewImageService(ctx context.Context, endpoint string, timeout time.Duration
 		return nil, fmt.Errorf("connecting to the CRI image service at %q: %w", endpoint, err)
 	}
 	return svc, nil
+}
+
+// probe makes the call cri-client validates with (ImageFsInfo) over a
+// short-lived connection, bounded by timeout.
+func probe(ctx context.Context, endpoint string, timeout time.Duration) error {
+	addr, dialer, err := criutil.GetAddressAndDialer(endpoint)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(addr, "/") {
+		// The passthrough resolver hands the socket path to the dialer.
+		addr = "passthrough:///" + addr
+	}
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithAuthority("localhost"),
+		grpc.WithContextDialer(dialer))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := runtimeapi.NewImageServiceClient(conn).ImageFsInfo(ctx, &runtimeapi.ImageFsInfoRequest{}); err != nil {
+		return fmt.Errorf("validate CRI v1 image API: %w", err)
+	}
+	return nil
 }
