@@ -57,16 +57,21 @@ type Oracle struct {
 	World *World
 	mu    sync.Mutex
 	log   []Event
+	// live is the view of the whole log, kept up to date by Append.
+	live *View
 }
 
 // NewOracle returns an empty log over w.
-func NewOracle(w *World) *Oracle { return &Oracle{World: w} }
+func NewOracle(w *World) *Oracle { return &Oracle{World: w, live: newView(w, nil)} }
 
 // Append adds events to the log.
 func (o *Oracle) Append(events ...Event) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.log = append(o.log, events...)
+	for _, ev := range events {
+		o.live.apply(ev)
+	}
 }
 
 // Len returns the number of events so far.
@@ -76,9 +81,14 @@ func (o *Oracle) Len() int {
 	return len(o.log)
 }
 
-// View returns the state after the first n events (n < 0: all).
+// View returns the state after the first n events (n < 0: all). The view
+// of the whole log is shared and changes with the next Append.
 func (o *Oracle) View(n int) *View {
 	o.mu.Lock()
+	if n < 0 || n == len(o.log) {
+		defer o.mu.Unlock()
+		return o.live
+	}
 	events := o.log
 	if n >= 0 && n < len(events) {
 		events = events[:n]
@@ -142,48 +152,54 @@ func newView(w *World, events []Event) *View {
 		}
 	}
 	for _, ev := range events {
-		var rr repoRef
-		if ev.Image != "" {
-			rr = repoRef{repo: Repo(ev.Image), ref: ev.Ref}
-		}
-		switch ev.Kind {
-		case EventPullOK:
-			v.addPresent(ev.Ref, ev.Image)
-			v.pulledOK[rr] = ev.Image
-			if ev.Cred.Secret < 0 {
-				v.anonymous[rr] = true
-				continue
-			}
-			s := w.PodSecret(ev.Cred)
-			addTo(v.provenHashes, rr, s.CredentialHash)
-			addTo(v.provenCoords, rr, coordsOf(s))
-		case EventRecorded:
-			v.Expected = append(v.Expected, ev)
-		case EventDecide:
-			if ev.Cred.Secret >= 0 {
-				addTo(v.decided, rr, w.PodSecret(ev.Cred))
-			}
-		case EventGC:
-			gone := map[string]bool{}
-			for _, r := range ev.Refs {
-				gone[r] = true
-				delete(v.Present, r)
-			}
-			for k := range v.pulledOK {
-				if gone[k.ref] {
-					delete(v.pulledOK, k)
-				}
-			}
-			kept := v.Expected[:0]
-			for _, e := range v.Expected {
-				if !gone[e.Ref] {
-					kept = append(kept, e)
-				}
-			}
-			v.Expected = kept
-		}
+		v.apply(ev)
 	}
 	return v
+}
+
+// apply adds one event to the view.
+func (v *View) apply(ev Event) {
+	w := v.world
+	var rr repoRef
+	if ev.Image != "" {
+		rr = repoRef{repo: Repo(ev.Image), ref: ev.Ref}
+	}
+	switch ev.Kind {
+	case EventPullOK:
+		v.addPresent(ev.Ref, ev.Image)
+		v.pulledOK[rr] = ev.Image
+		if ev.Cred.Secret < 0 {
+			v.anonymous[rr] = true
+			return
+		}
+		s := w.PodSecret(ev.Cred)
+		addTo(v.provenHashes, rr, s.CredentialHash)
+		addTo(v.provenCoords, rr, coordsOf(s))
+	case EventRecorded:
+		v.Expected = append(v.Expected, ev)
+	case EventDecide:
+		if ev.Cred.Secret >= 0 {
+			addTo(v.decided, rr, w.PodSecret(ev.Cred))
+		}
+	case EventGC:
+		gone := map[string]bool{}
+		for _, r := range ev.Refs {
+			gone[r] = true
+			delete(v.Present, r)
+		}
+		for k := range v.pulledOK {
+			if gone[k.ref] {
+				delete(v.pulledOK, k)
+			}
+		}
+		kept := v.Expected[:0]
+		for _, e := range v.Expected {
+			if !gone[e.Ref] {
+				kept = append(kept, e)
+			}
+		}
+		v.Expected = kept
+	}
 }
 
 func addTo[K comparable](m map[repoRef]map[K]bool, rr repoRef, k K) {
@@ -324,3 +340,10 @@ func (e *OracleEnv) Images() []pullmanager.RuntimeImage { return e.Oracle.View(-
 
 // GC implements Env.
 func (e *OracleEnv) GC(refs []string) { e.Oracle.Append(Event{Kind: EventGC, Refs: refs}) }
+
+// Events returns a copy of the log.
+func (o *Oracle) Events() []Event {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]Event(nil), o.log...)
+}
