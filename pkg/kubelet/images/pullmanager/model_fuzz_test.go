@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/imagepullrecords"
 	"k8s.io/klog/v2"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
@@ -460,7 +461,7 @@ func FuzzPullManagerModel(f *testing.F) {
 		h := &modelHarness{
 			t:      t,
 			ctx:    klog.NewContext(context.Background(), logr.Discard()),
-			root:   t.TempDir(),
+			root:   modelRootDir(t),
 			clock:  clocktesting.NewFakeClock(start),
 			lister: &fakeLister{},
 			model: &modelManager{
@@ -480,6 +481,19 @@ func FuzzPullManagerModel(f *testing.F) {
 			h.checkDisk()
 		}
 	})
+}
+
+// modelRootDir is a new root dir on tmpfs when there is one: the target
+// checks logic, not durability, and fsyncs on a disk would cost most of
+// each execution.
+func modelRootDir(t *testing.T) string {
+	if info, err := os.Stat("/dev/shm"); err == nil && info.IsDir() {
+		if dir, err := os.MkdirTemp("/dev/shm", "pullmanager-model-"); err == nil {
+			t.Cleanup(func() { _ = os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	return t.TempDir()
 }
 
 // step decodes and runs one operation on both the manager and the model.
@@ -540,11 +554,13 @@ func (h *modelHarness) step(r *byteReader) {
 		h.clock.Step(step)
 		m.now = m.now.Add(step)
 	case opRestart:
-		policy := modelPolicies[r.next()%len(modelPolicies)]
+		b := r.next()
+		policy := modelPolicies[b%len(modelPolicies)]
 		h.trace = append(h.trace, fmt.Sprintf("restart policy=%s", policy))
 		if err := h.mgr.Close(); err != nil {
 			h.fail("Close: %v", err)
 		}
+		h.plant((b/4)%4, modelRefs[(b/16)%2])
 		m.restart(policy)
 		h.start()
 	case opRuntime:
@@ -558,6 +574,52 @@ func (h *modelHarness) step(r *byteReader) {
 		m.runtimeDown = down
 		h.trace = append(h.trace, fmt.Sprintf("runtime %v down=%v", m.runtime, down))
 		h.setRuntime()
+	}
+}
+
+// plantedMappings are records another tool (or a released kubelet) left
+// while the manager was down: an empty mapping (an interrupted pull, pulled
+// by the kubelet under every name), and familiar-name keys that start-up
+// normalises, merging the entries that collide.
+var plantedMappings = []map[string]kubeletv1beta1.ImagePullCredentials{
+	1: {},
+	2: {"busybox": {}, "docker.io/library/busybox": {KubernetesSecrets: []kubeletv1beta1.ImagePullSecret{
+		{UID: "uid-3", Namespace: "ns-y", Name: "s3", CredentialHash: "hash-b"}}}},
+	3: {"busybox": {NodePodsAccessible: true}, "reg.example/team/app": {}},
+}
+
+// plant writes planted mapping kind (0: nothing) as the record of ref,
+// unless the model has a record for ref, and adds it to the model as
+// start-up must load it: keys normalised, lastUpdatedTime kept.
+func (h *modelHarness) plant(kind int, ref string) {
+	h.t.Helper()
+	if kind == 0 || h.model.records[ref] != nil {
+		return
+	}
+	h.trace = append(h.trace, fmt.Sprintf("plant record %.11s %v", ref, plantedMappings[kind]))
+	store, err := imagepullrecords.Open(imagepullrecords.Options{ManagerDir: filepath.Join(h.root, imagepullrecords.ManagerDirName)})
+	if err != nil {
+		h.fail("opening the store: %v", err)
+	}
+	stamp := h.model.stamp()
+	if err := store.WriteRecord(&kubeletv1beta1.ImagePulledRecord{
+		LastUpdatedTime:   metav1.NewTime(stamp),
+		ImageRef:          ref,
+		CredentialMapping: plantedMappings[kind],
+	}); err != nil {
+		h.fail("planting a record: %v", err)
+	}
+	h.model.recordFor(ref, true)
+	for key, c := range plantedMappings[kind] {
+		creds := &kubeletconfig.ImagePullCredentials{NodePodsAccessible: c.NodePodsAccessible}
+		for _, s := range c.KubernetesSecrets {
+			creds.KubernetesSecrets = append(creds.KubernetesSecrets, kubeletconfig.ImagePullSecret{UID: s.UID, Namespace: s.Namespace, Name: s.Name, CredentialHash: s.CredentialHash})
+		}
+		repo := key
+		if key == "busybox" {
+			repo = "docker.io/library/busybox"
+		}
+		h.model.merge(ref, repo, creds)
 	}
 }
 
