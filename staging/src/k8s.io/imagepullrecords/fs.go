@@ -19,6 +19,7 @@ package imagepullrecords
 import (
 	"io"
 	"os"
+	"syscall"
 )
 
 // FS is the filesystem seam of the store: every operation the store performs
@@ -31,7 +32,8 @@ type FS interface {
 	Chmod(path string, perm os.FileMode) error
 	// Lstat describes a file without following a final symlink.
 	Lstat(path string) (os.FileInfo, error)
-	// ReadDirNames lists the names in a directory, unsorted.
+	// ReadDirNames lists the names in a directory, unsorted. It fails on a
+	// symlink (ELOOP or ENOTDIR) instead of following it.
 	ReadDirNames(path string) ([]string, error)
 	// OpenFile opens a file; see os.OpenFile.
 	OpenFile(path string, flag int, perm os.FileMode) (File, error)
@@ -68,7 +70,10 @@ func (osFS) Rename(oldpath, newpath string) error         { return os.Rename(old
 func (osFS) Remove(path string) error                     { return os.Remove(path) }
 
 func (osFS) ReadDirNames(path string) ([]string, error) {
-	d, err := os.Open(path)
+	// O_NOFOLLOW|O_DIRECTORY: a records directory replaced by a symlink is
+	// never listed, so no file outside image_manager/ is ever read as a
+	// record (the files themselves are opened with O_NOFOLLOW).
+	d, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
