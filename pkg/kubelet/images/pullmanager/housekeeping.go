@@ -20,11 +20,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"k8s.io/klog/v2"
+	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
 	"k8s.io/kubernetes/pkg/util/parsers"
 )
 
@@ -58,8 +60,10 @@ func (m *fileBackedManager) ensureHousekeeping(ctx context.Context) bool {
 // runtime's images: an intent whose image is present becomes an empty entry
 // ("pulled by the kubelet, nothing proved") under repo(image) in the record
 // of that image's ID, and the intent goes. Intents for absent images stay,
-// counted and logged. If the runtime cannot be listed, the intents stay
-// pinned and decisions fail safe until a later pass succeeds.
+// counted and logged. First, a record with an empty mapping gets an empty
+// entry for each of its image's runtime names (see expandEmptyMapping). If
+// the runtime cannot be listed, the intents stay pinned and decisions fail
+// safe until a later pass succeeds.
 func (m *fileBackedManager) runHousekeeping(ctx context.Context, atStartup bool) bool {
 	logger := klog.FromContext(ctx)
 	m.housekeepingMu.Lock()
@@ -92,6 +96,12 @@ func (m *fileBackedManager) runHousekeeping(ctx context.Context, atStartup bool)
 				byDigest[ref] = img.ID
 			}
 		}
+	}
+
+	// Before any entry is merged into them: records with an empty mapping
+	// get their image's runtime names spelled out.
+	for _, img := range images {
+		m.expandEmptyMapping(ctx, img)
 	}
 
 	intents, _, _ := m.records.mem.ListImagePullIntents()
@@ -215,6 +225,45 @@ func (m *fileBackedManager) resolveIntent(ctx context.Context, image, imageID st
 	}
 	m.removeIntentIfIdle(ctx, image)
 	return nil
+}
+
+// expandEmptyMapping replaces the empty mapping of img's record, if it has
+// one, by an empty entry for every name the runtime has for img, in one
+// write. An empty mapping (a released kubelet's interrupted pull) counts as
+// pulled by the kubelet under every name, but the first pull merged into it
+// would make it count under that one name only, and the image's other names
+// would look preloaded. The runtime's names are every name a pod can use
+// the image under now; a name added later comes from a pull, which records
+// itself, or from outside the kubelet (preloaded).
+// A failed write is logged; the record keeps its empty mapping, which
+// fails safe.
+func (m *fileBackedManager) expandEmptyMapping(ctx context.Context, img RuntimeImage) {
+	unlock := m.recordLocks.lock(img.ID)
+	defer unlock()
+	current, err := m.records.mem.GetImagePulledRecord(img.ID)
+	if err != nil || current == nil || len(current.CredentialMapping) != 0 {
+		return
+	}
+	mapping := map[string]kubeletconfig.ImagePullCredentials{}
+	for _, name := range append(slices.Clone(img.RepoTags), img.RepoDigests...) {
+		if repo, err := m.repo(name); err == nil {
+			mapping[repo] = kubeletconfig.ImagePullCredentials{}
+		}
+	}
+	if len(mapping) == 0 {
+		return
+	}
+	updated := &kubeletconfig.ImagePulledRecord{LastUpdatedTime: current.LastUpdatedTime, ImageRef: img.ID, CredentialMapping: mapping}
+	if m.readOnly {
+		_ = m.records.mem.WriteImagePulledRecord(updated)
+		return
+	}
+	if err := m.records.WriteImagePulledRecord(updated); err != nil {
+		m.metrics.recordWriteErrors.Inc()
+		_ = m.writeFailed(ctx, err, "Failed to spell out the names of an image pulled record with an empty mapping; it keeps counting as pulled by the kubelet under every name", "imageRef", img.ID)
+		return
+	}
+	m.writeSucceeded(ctx)
 }
 
 // mergeEmptyEntry records that the kubelet pulled imageID under repo.

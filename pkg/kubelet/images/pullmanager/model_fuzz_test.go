@@ -214,6 +214,19 @@ func (m *modelManager) housekeeping() {
 	if m.runtimeDown {
 		return
 	}
+	// An empty mapping counts as pulled by the kubelet under every name;
+	// the names the runtime has for the image are spelled out, so that a
+	// later pull under one name does not make the others look preloaded.
+	for ref, rec := range m.records {
+		if len(rec.entries) > 0 {
+			continue
+		}
+		for image, id := range m.runtime {
+			if id == ref {
+				m.merge(ref, modelRepo[image], nil)
+			}
+		}
+	}
 	for image := range m.intents {
 		m.pinned[image] = false
 		if ref, ok := m.runtime[image]; ok {
