@@ -27,7 +27,9 @@ limitations under the License.
 // TestPowerLoss runs the harness workload once and cuts the power before
 // every state-changing operation, under each mode, restarting a manager
 // over every survivor and checking the invariants of
-// test/reliability/internal/harness.
+// test/reliability/internal/harness. A second sweep also crashes the
+// workload's process now and then (every unsynced change kept, a new
+// manager continuing over it), so later cuts meet what a crash left.
 //
 // # What each fsync protects
 //
@@ -50,6 +52,13 @@ limitations under the License.
 //     critical. Without them the record directories themselves, with every
 //     file fsynced into them, can vanish. This fsync was missing; the sweep
 //     found it.
+//   - pulling/ and pulled/ when the store opens (store.go Open): critical
+//     once a process crash precedes the power cut. A process that died
+//     between a record's rename and the directory fsync leaves a record the
+//     next process trusts: start-up housekeeping finds the name in it and
+//     removes the intent; a cut then keeps the removal and drops the record,
+//     and the pulled name passes for preloaded. Also missing; found by the
+//     sweep with process crashes interleaved.
 //   - intent file before its rename (atomic.go): not critical. A torn
 //     intent file still counts as an intent for every image string hashing
 //     to its name, which fails safe; the fsync keeps start-up from meeting a

@@ -28,16 +28,20 @@ import (
 func TestFsyncMap(t *testing.T) {
 	seeds, steps := []uint64{1}, 40
 	if long() {
-		seeds, steps = []uint64{1, 2, 3}, 120
+		seeds, steps = []uint64{1, 2, 3, 4}, 120
 	}
 	for _, tc := range []struct {
 		class    SyncClass
 		critical bool
+		// crashes: what the fsync protects needs a process crash before
+		// the power cut to show.
+		crashes bool
 	}{
 		{class: SyncRecordFile, critical: true},
 		{class: SyncRecordDir, critical: true},
 		{class: SyncIntentDir, critical: true},
-		{class: SyncOpenDirs, critical: true},
+		{class: SyncOpenParents, critical: true},
+		{class: SyncOpenRecordDirs, critical: true, crashes: true},
 		{class: SyncIntentFile, critical: false},
 		{class: SyncRecordDirDelete, critical: false},
 	} {
@@ -45,12 +49,17 @@ func TestFsyncMap(t *testing.T) {
 			cuts, violations, skipped := 0, 0, 0
 			var sample []string
 			for _, seed := range seeds {
-				res := sweep(t, sweepConfig{seed: seed, steps: steps, modes: []LossMode{LoseAll, Mixed}, skip: map[SyncClass]bool{tc.class: true}})
-				cuts += res.cuts
-				violations += len(res.violations)
-				skipped += res.syncs[tc.class]
-				if len(sample) < 3 {
-					sample = append(sample, res.violations[:min(3, len(res.violations))]...)
+				for _, crashes := range []bool{false, true} {
+					if crashes && !tc.crashes && !long() {
+						continue
+					}
+					res := sweep(t, sweepConfig{seed: seed, steps: steps, modes: []LossMode{LoseAll, Mixed}, skip: map[SyncClass]bool{tc.class: true}, crashes: crashes, crashEvery: crashEvery})
+					cuts += res.cuts
+					violations += len(res.violations)
+					skipped += res.syncs[tc.class]
+					if len(sample) < 3 {
+						sample = append(sample, res.violations[:min(3, len(res.violations))]...)
+					}
 				}
 			}
 			if skipped == 0 {

@@ -75,9 +75,15 @@ const (
 	SyncRecordDir SyncClass = "records-dir-after-rename"
 	// SyncRecordDirDelete: pulled/ after a record's removal (prune).
 	SyncRecordDirDelete SyncClass = "records-dir-after-delete"
-	// SyncOpenDirs: the root dir and image_manager/ when the store opens,
-	// so that the record directories themselves survive.
-	SyncOpenDirs SyncClass = "dirs-at-open"
+	// SyncOpenParents: the root dir and image_manager/ when the store
+	// opens, so that the record directories themselves survive.
+	SyncOpenParents SyncClass = "parents-at-open"
+	// SyncOpenRecordDirs: pulling/ and pulled/ when the store opens, so
+	// that what a process that died before a directory fsync left is
+	// durable before the new one builds on it.
+	SyncOpenRecordDirs SyncClass = "record-dirs-at-open"
+	// SyncOther: any other fsync.
+	SyncOther SyncClass = "other"
 )
 
 // LossMode says what a power cut does to changes no fsync made durable.
@@ -126,9 +132,12 @@ type MemFS struct {
 	lockDir string
 	skip    map[SyncClass]bool
 	// hook runs before every operation; an error fails the operation.
-	hook  func(op OpKind, path string) error
-	ops   int
-	syncs map[SyncClass]int
+	hook func(op OpKind, path string) error
+	// opening is set by BeginOpen until the store lists a directory: the
+	// directory fsyncs in between are those of the store's Open.
+	opening bool
+	ops     int
+	syncs   map[SyncClass]int
 }
 
 var _ imagepullrecords.FS = &MemFS{}
@@ -158,6 +167,14 @@ func (m *MemFS) newDir(mode os.FileMode) *node {
 func (m *MemFS) newFile(mode os.FileMode) *node {
 	m.nextID++
 	return &node{id: m.nextID, mode: mode}
+}
+
+// BeginOpen says a manager is about to start: directory fsyncs until the
+// store first lists a directory are those of the store's Open.
+func (m *MemFS) BeginOpen() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.opening = true
 }
 
 // Ops returns how many operations ran.
@@ -333,6 +350,7 @@ func (m *MemFS) ReadDirNames(path string) ([]string, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.opening = false
 	n, _, _, err := m.lookup(path)
 	if err != nil {
 		return nil, pathErr("open", path, err)
@@ -470,7 +488,7 @@ func classify(path string, n *node) SyncClass {
 	case n.dir && base == imagepullrecords.RecordsDirName:
 		return SyncRecordDir
 	}
-	return SyncOpenDirs
+	return SyncOther
 }
 
 // memFile is an open file or directory of a MemFS.
@@ -541,6 +559,12 @@ func (f *memFile) Sync() error {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
 	class := classify(f.name, f.n)
+	if f.n.dir && f.fs.opening {
+		class = SyncOpenParents
+		if base := filepath.Base(f.name); base == imagepullrecords.IntentsDirName || base == imagepullrecords.RecordsDirName {
+			class = SyncOpenRecordDirs
+		}
+	}
 	f.fs.syncs[class]++
 	if f.fs.skip[class] {
 		return nil

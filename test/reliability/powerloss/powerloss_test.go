@@ -18,6 +18,7 @@ package powerloss
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -34,6 +35,14 @@ import (
 
 const rootDir = "/var/lib/kubelet"
 
+// crashEvery is how rarely, besides directory fsyncs, a sweep with process
+// crashes crashes the process before a state-changing operation.
+const crashEvery = 50
+
+// errProcessDied fails every operation of a manager whose process the
+// sweep has crashed.
+var errProcessDied = errors.New("process crashed")
+
 func long() bool { return os.Getenv("RELIABILITY_SCALE") == "long" }
 
 // sweepConfig is one power-cut sweep: a workload run once, cut before
@@ -45,12 +54,18 @@ type sweepConfig struct {
 	cutEvery int
 	modes    []LossMode
 	skip     map[SyncClass]bool
+	// crashes interleaves process crashes: the workload's manager dies
+	// before a state-changing operation (one in crashEvery, and one in six
+	// directory fsyncs), keeping every unsynced change, and a new manager
+	// continues over the same filesystem; later cuts see both.
+	crashes    bool
+	crashEvery int
 }
 
 // sweepResult counts what a sweep did.
 type sweepResult struct {
 	cuts, restarts, decisions, broken, temporaries int
-	pulls, recorded                                int
+	pulls, recorded, crashes                       int
 	violations                                     []string
 	syncs                                          map[SyncClass]int
 }
@@ -73,10 +88,19 @@ func sweep(t *testing.T, cfg sweepConfig) *sweepResult {
 	cutRand := rand.New(rand.NewPCG(cfg.seed, 1))
 	checkLocks := t.TempDir()
 	mutations := 0
+	dead := false
 	var fsys *MemFS
 	hook := func(op OpKind, path string) error {
+		if dead {
+			return errProcessDied
+		}
 		if !mutating[op] {
 			return nil
+		}
+		if cfg.crashes && (cutRand.IntN(cfg.crashEvery) == 0 || op == OpSyncDir && cutRand.IntN(6) == 0) {
+			dead = true
+			res.crashes++
+			return errProcessDied
 		}
 		mutations++
 		if cfg.cutEvery > 1 && mutations%cfg.cutEvery != 0 {
@@ -110,6 +134,7 @@ func sweep(t *testing.T, cfg sweepConfig) *sweepResult {
 		Clock: clk,
 		Rand:  rng,
 		Open: func(ctx context.Context) (pullmanager.Manager, error) {
+			fsys.BeginOpen()
 			return pullmanager.NewFileBackedPullManager(ctx, pullmanager.Options{
 				RootDir:     rootDir,
 				FS:          fsys,
@@ -119,8 +144,16 @@ func sweep(t *testing.T, cfg sweepConfig) *sweepResult {
 			})
 		},
 	}
-	if err := wl.Run(ctx, cfg.steps); err != nil {
-		t.Fatalf("workload: %v", err)
+	for wl.Stats.Steps < cfg.steps {
+		err := wl.Run(ctx, cfg.steps-wl.Stats.Steps)
+		if err == nil {
+			break
+		}
+		if !dead {
+			t.Fatalf("workload: %v", err)
+		}
+		// The process died; the next one starts over what it left.
+		dead = false
 	}
 	res.violations = append(res.violations, env.Violations...)
 	res.pulls, res.recorded = wl.Stats.Pulls, wl.Stats.PullsRecorded
@@ -144,8 +177,15 @@ func TestPowerLoss(t *testing.T) {
 		seeds, steps = []uint64{1, 2, 3, 4, 5, 6, 7, 8}, 120
 	}
 	total := &sweepResult{}
+	var configs []sweepConfig
 	for _, seed := range seeds {
-		res := sweep(t, sweepConfig{seed: seed, steps: steps, modes: []LossMode{LoseAll, KeepAll, Mixed}})
+		configs = append(configs,
+			sweepConfig{seed: seed, steps: steps, modes: []LossMode{LoseAll, KeepAll, Mixed}},
+			sweepConfig{seed: seed + 100, steps: steps, modes: []LossMode{LoseAll, Mixed}, crashes: true, crashEvery: crashEvery})
+	}
+	for _, cfg := range configs {
+		res := sweep(t, cfg)
+		total.crashes += res.crashes
 		total.cuts += res.cuts
 		total.restarts += res.restarts
 		total.decisions += res.decisions
@@ -157,8 +197,8 @@ func TestPowerLoss(t *testing.T) {
 	if len(total.violations) > 0 {
 		t.Errorf("%d invariant violations:\n%s", len(total.violations), summary(total.violations, 20))
 	}
-	msg := fmt.Sprintf("RELIABILITY: powerloss: %d power cuts (%d restarts over lose/keep/mixed survivors), %d invariant violations, %d pulls (%d recorded), %d decisions checked, %d broken files met",
-		total.cuts, total.restarts, len(total.violations), total.pulls, total.recorded, total.decisions, total.broken)
+	msg := fmt.Sprintf("RELIABILITY: powerloss: %d power cuts (%d restarts over lose/keep/mixed survivors, %d process crashes interleaved), %d invariant violations, %d pulls (%d recorded), %d decisions checked, %d broken files met",
+		total.cuts, total.restarts, total.crashes, len(total.violations), total.pulls, total.recorded, total.decisions, total.broken)
 	t.Log(msg)
 	if long() {
 		fmt.Println(msg)

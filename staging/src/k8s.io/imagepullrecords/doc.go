@@ -46,7 +46,12 @@ limitations under the License.
 // written, fsynced and closed, renamed over the final name, and the directory
 // is fsynced. Readers ignore names starting with ".tmp-", names ending in
 // ".tmp" (temporaries of released kubelets) and names without the "sha256-"
-// prefix; a writer removes leftover temporaries at start-up.
+// prefix; a writer removes leftover temporaries at start-up. Opening for
+// writing fsyncs the kubelet root dir, image_manager/, pulling/ and pulled/,
+// so the directories survive a power loss, and so does anything a process
+// that died between a rename and its directory fsync left behind. Removing
+// an intent is not fsynced: one that comes back fails safe. What each fsync
+// protects is shown by k8s.io/kubernetes/test/reliability/powerloss.
 //
 // The package imports nothing from k8s.io/kubernetes/pkg: the kubelet and the
 // node tool build on it, so decoding exists once.

@@ -99,7 +99,9 @@ func (e *FileError) Unwrap() error { return e.Err }
 var ErrNameMismatch = errors.New("file name does not match its content")
 
 // Open returns a Store for opts.ManagerDir. Unless read-only, it creates the
-// directories with mode 0700 and tightens existing ones that are looser.
+// directories with mode 0700, tightens existing ones that are looser, and
+// fsyncs them and their parents so that they, and every entry an earlier
+// process left in them, survive a power loss.
 func Open(opts Options) (*Store, error) {
 	if opts.ManagerDir == "" {
 		return nil, errors.New("image pull records: manager directory not set")
@@ -128,7 +130,11 @@ func Open(opts Options) (*Store, error) {
 	// directory whose creation is lost is lost with it (an intent too, and
 	// the image would then look preloaded). Done on every open, not only
 	// after creating them: an earlier process may have died in between.
-	for _, dir := range []string{filepath.Dir(s.managerDir), s.managerDir} {
+	// Then fsync the two record directories: a process that died between a
+	// rename and its directory fsync left an entry that this process reads
+	// and builds on (start-up housekeeping finds the record and removes the
+	// intent), so it must be durable before anything depends on it.
+	for _, dir := range []string{filepath.Dir(s.managerDir), s.managerDir, s.intentsDir, s.recordsDir} {
 		if err := syncDir(fsys, dir); err != nil {
 			return nil, err
 		}

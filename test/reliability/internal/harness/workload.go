@@ -60,7 +60,7 @@ type Workload struct {
 
 // WorkloadStats count the operations of a workload.
 type WorkloadStats struct {
-	Pulls, PullsRecorded, Decisions, Prunes, Restarts int
+	Steps, Pulls, PullsRecorded, Decisions, Prunes, Restarts int
 }
 
 // Lister adapts an Env to pullmanager.ImageLister.
@@ -91,8 +91,13 @@ func (w *Workload) Run(ctx context.Context, steps int) error {
 	if err != nil {
 		return fmt.Errorf("start-up: %w", err)
 	}
-	defer func() { _ = m.Close() }()
+	defer func() {
+		if m != nil {
+			_ = m.Close()
+		}
+	}()
 	for i := 0; i < steps; i++ {
+		w.Stats.Steps++
 		w.Clock.Step(time.Second)
 		switch p := w.Rand.IntN(100); {
 		case p < 50:
