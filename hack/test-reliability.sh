@@ -17,6 +17,15 @@
 set -o errexit -o nounset -o pipefail
 
 # The long reliability runs: the concurrency stress tests repeated under the
-# race detector. (Crash, power-loss and fault campaigns join here as they land.)
+# race detector, then the campaigns of test/reliability/ (crashes, power loss,
+# faults, hostile files, load) at their long scale.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 go test -race -p 1 -count="${RELIABILITY_COUNT:-50}" -run 'Concurrent' ./pkg/kubelet/images/...
+
+# The reliability campaigns of test/reliability/ at their long scale. Each
+# long run prints one "RELIABILITY: <area>: ..." line of figures (quoted by
+# the README); the full log is kept in _output/reliability.log.
+mkdir -p _output
+RELIABILITY_SCALE=long go test -race -p 2 -count=1 -timeout "${RELIABILITY_TIMEOUT:-4h}" -v ./test/reliability/... 2>&1 \
+  | tee _output/reliability.log \
+  | grep -E '^(RELIABILITY:|--- FAIL|FAIL|ok |panic:)'
