@@ -144,7 +144,12 @@ func NewFileBackedPullManager(ctx context.Context, opts Options) (Manager, error
 		managerDir := filepath.Join(opts.RootDir, imagepullrecords.ManagerDirName)
 		klog.FromContext(ctx).Error(err, "Image pull records directory is not writable; every decision that needs a record requires a pull and every pull fails until it is writable", "dir", managerDir)
 		policy, _ := newVerificationPolicy(opts.Policy, opts.Allowlist)
-		return &failClosedManager{dir: managerDir, opts: opts, cause: err, policy: policy, metrics: newManagerMetrics(opts.MaxPods)}, nil
+		metrics := newManagerMetrics(opts.MaxPods)
+		// Counted with the failed record writes, so that one alert on the
+		// counter catches a directory that turned read-only before a
+		// restart as well as one that turns read-only while running.
+		metrics.recordWriteErrors.Inc()
+		return &failClosedManager{dir: managerDir, opts: opts, cause: err, policy: policy, metrics: metrics}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -219,6 +224,15 @@ func newFileBackedPullManager(ctx context.Context, opts Options) (*fileBackedMan
 			// Leftover temporaries are ignored by readers; removing them is
 			// housekeeping, not a condition for correct decisions.
 			logger.Error(err, "Failed to remove leftover temporary image pull record files")
+		}
+		// A record file anyone could read or write is tightened, and said
+		// once: its content is still checked like any other's.
+		tightened, err := m.store.TightenFileModes()
+		if len(tightened) > 0 {
+			logger.Info("Tightened the mode of image pull record files", "mode", imagepullrecords.FileMode, "files", tightened)
+		}
+		if err != nil {
+			logger.Error(err, "Failed to tighten the mode of image pull record files")
 		}
 	}
 	if err := m.load(ctx); err != nil {
