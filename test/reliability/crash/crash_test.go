@@ -24,12 +24,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"k8s.io/imagepullrecords"
 	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/pkg/kubelet/apis/config"
 	"k8s.io/kubernetes/pkg/kubelet/images/pullmanager"
@@ -161,6 +163,20 @@ func runChild(t *testing.T, oracle *harness.Oracle, root string, run int, fp *fa
 	return false, nil
 }
 
+// plantTemporaries leaves in each record directory a temporary with a torn
+// record, as a kill between a temporary's creation and its rename does.
+func plantTemporaries(t *testing.T, root string, rng *rand.Rand) {
+	t.Helper()
+	torn := []byte(`{"kind":"ImagePulledRecord","apiVersion":"kubelet.config.k8s.io/v1beta1","lastUpdatedTime":"2026-01-01T00:00:00Z","imageRef":"sha256:`)
+	torn = torn[:rng.IntN(len(torn)+1)]
+	for _, dir := range []string{imagepullrecords.IntentsDirName, imagepullrecords.RecordsDirName} {
+		path := filepath.Join(root, imagepullrecords.ManagerDirName, dir, fmt.Sprintf("%splanted%d", imagepullrecords.TempPrefix, rng.IntN(1000)))
+		if err := os.WriteFile(path, torn, imagepullrecords.FileMode); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+}
+
 func tail(s string, n int) string {
 	if len(s) > n {
 		return "..." + s[len(s)-n:]
@@ -259,6 +275,12 @@ func campaign(t *testing.T, cfg campaignConfig) (*crashStats, map[string]int) {
 			killAfter = time.Duration(10+rng.IntN(200)) * time.Millisecond
 		} else {
 			fp = &failpoint{kind: cfg.kinds[rng.IntN(len(cfg.kinds))], n: 1 + rng.IntN(maxN), after: rng.IntN(2) == 0}
+			if fp.kind == "remove-temp" {
+				// Only start-up removes temporaries, and the check after
+				// the last kill already did: leave what a kill in the
+				// middle of a write leaves, a torn temporary per directory.
+				plantTemporaries(t, root, rng)
+			}
 			if fp.kind == "remove-temp" || fp.kind == "remove-record" {
 				// Rare operations: hit them early.
 				fp.n = 1 + rng.IntN(2)
