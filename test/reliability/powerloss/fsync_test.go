@@ -33,6 +33,9 @@ func TestFsyncMap(t *testing.T) {
 	for _, tc := range []struct {
 		class    SyncClass
 		critical bool
+		// shows says what the sweep must have met without the fsync for
+		// "no violation" to mean anything: torn files, revived records.
+		shows string
 		// crashes: what the fsync protects needs a process crash before
 		// the power cut to show.
 		crashes bool
@@ -42,11 +45,11 @@ func TestFsyncMap(t *testing.T) {
 		{class: SyncIntentDir, critical: true},
 		{class: SyncOpenParents, critical: true},
 		{class: SyncOpenRecordDirs, critical: true, crashes: true},
-		{class: SyncIntentFile, critical: false},
-		{class: SyncRecordDirDelete, critical: false},
+		{class: SyncIntentFile, critical: false, shows: "broken"},
+		{class: SyncRecordDirDelete, critical: false, shows: "revived"},
 	} {
 		t.Run(string(tc.class), func(t *testing.T) {
-			cuts, violations, skipped := 0, 0, 0
+			cuts, violations, skipped, broken, revived := 0, 0, 0, 0, 0
 			var sample []string
 			for _, seed := range seeds {
 				for _, crashes := range []bool{false, true} {
@@ -57,6 +60,8 @@ func TestFsyncMap(t *testing.T) {
 					cuts += res.cuts
 					violations += len(res.violations)
 					skipped += res.syncs[tc.class]
+					broken += res.broken
+					revived += res.revived
 					if len(sample) < 3 {
 						sample = append(sample, res.violations[:min(3, len(res.violations))]...)
 					}
@@ -65,13 +70,16 @@ func TestFsyncMap(t *testing.T) {
 			if skipped == 0 {
 				t.Fatalf("the workload never issued the %s fsync", tc.class)
 			}
+			met := map[string]int{"broken": broken, "revived": revived}
 			switch {
+			case tc.shows != "" && met[tc.shows] == 0:
+				t.Errorf("without the %s fsync the sweep met no %s file: it shows nothing", tc.class, tc.shows)
 			case tc.critical && violations == 0:
 				t.Errorf("without the %s fsync (%d skipped) %d power cuts broke no invariant: the sweep cannot see what it protects", tc.class, skipped, cuts)
 			case !tc.critical && violations > 0:
 				t.Errorf("without the %s fsync, %d invariant violations:\n%s", tc.class, violations, summary(sample, 3))
 			}
-			msg := fmt.Sprintf("RELIABILITY: powerloss: without the %s fsync (%d skipped): %d power cuts, %d invariant violations (critical: %v)", tc.class, skipped, cuts, violations, tc.critical)
+			msg := fmt.Sprintf("RELIABILITY: powerloss: without the %s fsync (%d skipped): %d power cuts, %d invariant violations (critical: %v; %d broken files met, %d pruned records came back)", tc.class, skipped, cuts, violations, tc.critical, broken, revived)
 			t.Log(msg)
 			if tc.critical && len(sample) > 0 {
 				t.Logf("for example: %s", sample[0])

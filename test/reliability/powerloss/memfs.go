@@ -685,6 +685,21 @@ func fileAfterCut(n *node, mode LossMode, rng *rand.Rand) []byte {
 	return append([]byte(nil), n.data[:rng.IntN(len(n.data)+1)]...)
 }
 
+// Names lists the current entries of dir (nil if it does not exist).
+func (m *MemFS) Names(dir string) map[string]bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, _, _, err := m.lookup(dir)
+	if err != nil || !n.dir {
+		return nil
+	}
+	out := make(map[string]bool, len(n.children))
+	for k := range n.children {
+		out[k] = true
+	}
+	return out
+}
+
 // String describes the tree, for failure messages.
 func (m *MemFS) String() string {
 	m.mu.Lock()

@@ -22,10 +22,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"k8s.io/imagepullrecords"
 	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/pkg/kubelet/apis/config"
 	"k8s.io/kubernetes/pkg/kubelet/images/pullmanager"
@@ -34,6 +36,8 @@ import (
 )
 
 const rootDir = "/var/lib/kubelet"
+
+var recordsDir = filepath.Join(rootDir, imagepullrecords.ManagerDirName, imagepullrecords.RecordsDirName)
 
 // crashEvery is how rarely, besides directory fsyncs, a sweep with process
 // crashes crashes the process before a state-changing operation.
@@ -66,8 +70,10 @@ type sweepConfig struct {
 type sweepResult struct {
 	cuts, restarts, decisions, broken, temporaries int
 	pulls, recorded, crashes                       int
-	violations                                     []string
-	syncs                                          map[SyncClass]int
+	// revived counts records a cut brought back after their removal.
+	revived    int
+	violations []string
+	syncs      map[SyncClass]int
 }
 
 // mutating are the operations before which a cut can leave a different
@@ -110,6 +116,12 @@ func sweep(t *testing.T, cfg sweepConfig) *sweepResult {
 		view := oracle.View(-1)
 		for _, mode := range cfg.modes {
 			cut := fsys.Cut(mode, cutRand, Options{LockDir: checkLocks})
+			now := fsys.Names(recordsDir)
+			for name := range cut.Names(recordsDir) {
+				if !now[name] && !imagepullrecords.IsTemporary(name) {
+					res.revived++
+				}
+			}
 			rep := harness.CheckRestart(ctx, harness.CheckOptions{
 				RootDir: rootDir,
 				FS:      cut,
