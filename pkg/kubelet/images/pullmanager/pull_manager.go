@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -416,6 +417,18 @@ func (m *fileBackedManager) writePulledRecord(ctx context.Context, image, imageR
 		// proved: the old content cannot be trusted.
 		current = nil
 	}
+	if current != nil && len(current.CredentialMapping) == 0 {
+		// An empty mapping counts as pulled by the kubelet under every name
+		// (start-up housekeeping spells the names out, but it may not have
+		// run yet). Merging this pull's name alone would make the image's
+		// other names look preloaded, so spell them out first; if the
+		// runtime cannot say, the record is left as it is and the intent
+		// stays, which keeps every name safe.
+		if current, err = m.withRuntimeNames(ctx, current); err != nil {
+			m.metrics.recordWriteErrors.Inc()
+			return fmt.Errorf("recording the pull of %q as %q: %w", image, imageRef, err)
+		}
+	}
 	updated, _ := withCredentials(current, imageRef, repo, credentials)
 	updated.LastUpdatedTime = m.stamp()
 	if err := m.records.WriteImagePulledRecord(updated); err != nil {
@@ -735,4 +748,30 @@ func (m *fileBackedManager) stamp() metav1.Time {
 		now = rounded.Add(time.Second)
 	}
 	return metav1.NewTime(now.UTC())
+}
+
+// withRuntimeNames returns a copy of record, whose mapping is empty, with
+// an empty entry for every name the runtime has for its image.
+func (m *fileBackedManager) withRuntimeNames(ctx context.Context, record *kubeletconfig.ImagePulledRecord) (*kubeletconfig.ImagePulledRecord, error) {
+	images, err := m.listImages(ctx, 1)
+	if err != nil {
+		return nil, fmt.Errorf("listing the runtime's names of %q, whose record has an empty mapping: %w", record.ImageRef, err)
+	}
+	for _, img := range images {
+		if img.ID != record.ImageRef {
+			continue
+		}
+		out := &kubeletconfig.ImagePulledRecord{
+			LastUpdatedTime:   record.LastUpdatedTime,
+			ImageRef:          record.ImageRef,
+			CredentialMapping: map[string]kubeletconfig.ImagePullCredentials{},
+		}
+		for _, name := range append(slices.Clone(img.RepoTags), img.RepoDigests...) {
+			if repo, err := m.repo(name); err == nil {
+				out.CredentialMapping[repo] = kubeletconfig.ImagePullCredentials{}
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("the runtime does not list %q, whose record has an empty mapping", record.ImageRef)
 }
