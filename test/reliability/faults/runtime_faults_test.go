@@ -199,7 +199,8 @@ func TestRuntimeAndRegistryFaults(t *testing.T) {
 				endpoint, stop := startHangingRuntime(t, true)
 				return endpoint, imageP, stop
 			},
-			timeout:    300 * time.Millisecond,
+			// Long enough to connect on a loaded machine under -race.
+			timeout:    time.Second,
 			deadline:   10 * time.Second,
 			wantReason: images.ErrImageInspect,
 			wantText:   "DeadlineExceeded",
@@ -211,7 +212,7 @@ func TestRuntimeAndRegistryFaults(t *testing.T) {
 				return endpoint, imageP, stop
 			},
 			timeout:    2 * time.Second,
-			deadline:   300 * time.Millisecond,
+			deadline:   time.Second,
 			wantReason: images.ErrImagePull,
 			wantText:   "DeadlineExceeded",
 		},
@@ -245,7 +246,7 @@ func TestRuntimeAndRegistryFaults(t *testing.T) {
 				return endpoint, addr + "/team/p:1", func() { stop(); stopTCP() }
 			},
 			timeout:    5 * time.Second,
-			deadline:   500 * time.Millisecond,
+			deadline:   time.Second,
 			wantReason: images.ErrImagePull,
 			wantText:   "DeadlineExceeded",
 		},
