@@ -27,13 +27,12 @@ import (
 
 	"k8s.io/klog/v2"
 	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
-	"k8s.io/kubernetes/pkg/util/parsers"
 )
 
 // ErrRecordsNotWritable is wrapped by the errors of a pull manager whose
 // image_manager directory cannot be written (a read-only filesystem, or
-// permission denied). Such a manager fails closed: every decision that
-// needs a record is "must pull" (result error) and every pull fails,
+// permission denied). Such a manager fails closed: every decision is "must
+// pull" (result error), policy exemptions included, and every pull fails,
 // because its intent cannot be made durable. The condition is logged once
 // when it starts, not on every failed write.
 var ErrRecordsNotWritable = errors.New("image pull records directory is not writable")
@@ -57,7 +56,7 @@ func (m *fileBackedManager) writeFailed(ctx context.Context, err error, msg stri
 		return err
 	}
 	if m.notWritable.CompareAndSwap(false, true) {
-		logger.Error(err, "Image pull records directory is not writable; every decision that needs a record requires a pull and every pull fails until a write succeeds", "dir", m.store.ManagerDir())
+		logger.Error(err, "Image pull records directory is not writable; every decision requires a pull and every pull fails until a write succeeds", "dir", m.store.ManagerDir())
 	} else {
 		logger.V(2).Info(msg, append(keysAndValues, "err", err)...)
 	}
@@ -89,7 +88,6 @@ func (m *fileBackedManager) Writable() error {
 type failClosedManager struct {
 	dir     string
 	opts    Options
-	policy  *verificationPolicy
 	metrics *managerMetrics
 
 	// mu serialises the retries and guards cause.
@@ -164,8 +162,7 @@ func (m *failClosedManager) RecordImagePullFailed(ctx context.Context, image str
 	}
 }
 
-// MustAttemptImagePull implements PullManager: the policy exemptions that
-// need no record still apply; everything else must pull.
+// MustAttemptImagePull implements PullManager: every decision must pull.
 func (m *failClosedManager) MustAttemptImagePull(ctx context.Context, image, imageRef string, podCredentials GetPodCredentials) (Decision, error) {
 	if opened := m.opened.Load(); opened != nil {
 		return opened.MustAttemptImagePull(ctx, image, imageRef, podCredentials)
@@ -174,15 +171,10 @@ func (m *failClosedManager) MustAttemptImagePull(ctx context.Context, image, ima
 	defer func() { m.metrics.check(result, imageRef) }()
 	if imageRef == "" {
 		result = CheckResultMustAuthenticate
-	} else if m.policy.policy == kubeletconfig.NeverVerify {
-		result = CheckResultPolicyAllowed
-		return Decision{Verification: VerificationPolicy}, nil
-	} else if m.policy.policy == kubeletconfig.NeverVerifyAllowlistedImages {
-		if repo, err := parsers.RepositoryName(image); err == nil && m.policy.allowlisted(repo) {
-			result = CheckResultPolicyAllowed
-			return Decision{Verification: VerificationPolicy}, nil
-		}
 	}
+	// Fail closed, policy exemptions included: the kubelet cannot keep the
+	// records the policy is meant to be tightened with later, and nothing
+	// it decides now can be verified afterwards.
 	return Decision{MustPull: true, Verification: VerificationMustPull}, nil
 }
 

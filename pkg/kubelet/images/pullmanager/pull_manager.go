@@ -143,14 +143,13 @@ func NewFileBackedPullManager(ctx context.Context, opts Options) (Manager, error
 	m, err := newFileBackedPullManager(ctx, opts)
 	if err != nil && isNotWritable(err) && !opts.ReadOnly {
 		managerDir := filepath.Join(opts.RootDir, imagepullrecords.ManagerDirName)
-		klog.FromContext(ctx).Error(err, "Image pull records directory is not writable; every decision that needs a record requires a pull and every pull fails until it is writable", "dir", managerDir)
-		policy, _ := newVerificationPolicy(opts.Policy, opts.Allowlist)
+		klog.FromContext(ctx).Error(err, "Image pull records directory is not writable; every decision requires a pull and every pull fails until it is writable", "dir", managerDir)
 		metrics := newManagerMetrics(opts.MaxPods)
 		// Counted with the failed record writes, so that one alert on the
 		// counter catches a directory that turned read-only before a
 		// restart as well as one that turns read-only while running.
 		metrics.recordWriteErrors.Inc()
-		return &failClosedManager{dir: managerDir, opts: opts, cause: err, policy: policy, metrics: metrics}, nil
+		return &failClosedManager{dir: managerDir, opts: opts, cause: err, metrics: metrics}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -516,6 +515,14 @@ func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, ima
 		return mustPull, nil
 	}
 
+	// A directory that cannot be written fails closed, before any policy
+	// exemption: a name pulled while no intent or record could be kept
+	// would look preloaded, and nothing admitted now could be verified
+	// later.
+	if m.notWritable.Load() {
+		return mustPull, nil
+	}
+
 	// 2. Policy exemptions that need no record.
 	if m.policy.policy == kubeletconfig.NeverVerify {
 		result = CheckResultPolicyAllowed
@@ -529,12 +536,6 @@ func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, ima
 	if m.policy.policy == kubeletconfig.NeverVerifyAllowlistedImages && m.policy.allowlisted(repo) {
 		result = CheckResultPolicyAllowed
 		return Decision{Verification: VerificationPolicy}, nil
-	}
-
-	// A directory that cannot be written fails closed: a name pulled while
-	// it could not record intents or records would look preloaded.
-	if m.notWritable.Load() {
-		return mustPull, nil
 	}
 
 	// 3. The record, from memory. A broken file never grants.
