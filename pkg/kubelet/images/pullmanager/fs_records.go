@@ -35,6 +35,9 @@ var ErrRecordPoisoned = errors.New("image pulled record is broken")
 // intent and per record, read and written through k8s.io/imagepullrecords.
 type fsRecords struct {
 	store *imagepullrecords.Store
+	// loose collects, during walks, the files whose mode is looser than
+	// imagepullrecords.FileMode, for a writer to tighten.
+	loose []string
 }
 
 var _ RecordsStore = &fsRecords{}
@@ -60,6 +63,9 @@ func (f *fsRecords) ListImagePullIntents() ([]*kubeletconfig.ImagePullIntent, []
 func (f *fsRecords) walkIntents(fn func(intent *kubeletconfig.ImagePullIntent, current bool)) ([]*imagepullrecords.FileError, error) {
 	var convErrs []*imagepullrecords.FileError
 	bad, err := f.store.WalkIntents(func(file imagepullrecords.IntentFile) {
+		if imagepullrecords.LooseMode(file.Mode) {
+			f.loose = append(f.loose, file.File)
+		}
 		out := &kubeletconfig.ImagePullIntent{}
 		if err := kubeletconfigv1beta1.Convert_v1beta1_ImagePullIntent_To_config_ImagePullIntent(file.Intent, out); err != nil {
 			convErrs = append(convErrs, &imagepullrecords.FileError{File: file.File, Hash: file.Hash, Err: err})
@@ -69,6 +75,11 @@ func (f *fsRecords) walkIntents(fn func(intent *kubeletconfig.ImagePullIntent, c
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, b := range bad {
+		if imagepullrecords.LooseMode(b.Mode) {
+			f.loose = append(f.loose, b.File)
+		}
 	}
 	return append(fileErrorPointers(bad), convErrs...), nil
 }
@@ -116,6 +127,9 @@ func (f *fsRecords) ListImagePulledRecords() ([]*kubeletconfig.ImagePulledRecord
 func (f *fsRecords) walkRecords(fn func(record *kubeletconfig.ImagePulledRecord, current bool)) ([]*imagepullrecords.FileError, error) {
 	var convErrs []*imagepullrecords.FileError
 	bad, err := f.store.WalkRecords(func(file imagepullrecords.RecordFile) {
+		if imagepullrecords.LooseMode(file.Mode) {
+			f.loose = append(f.loose, file.File)
+		}
 		out := &kubeletconfig.ImagePulledRecord{}
 		if err := kubeletconfigv1beta1.Convert_v1beta1_ImagePulledRecord_To_config_ImagePulledRecord(file.Record, out); err != nil {
 			convErrs = append(convErrs, &imagepullrecords.FileError{File: file.File, Hash: file.Hash, Err: err})
@@ -125,6 +139,11 @@ func (f *fsRecords) walkRecords(fn func(record *kubeletconfig.ImagePulledRecord,
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, b := range bad {
+		if imagepullrecords.LooseMode(b.Mode) {
+			f.loose = append(f.loose, b.File)
+		}
 	}
 	return append(fileErrorPointers(bad), convErrs...), nil
 }

@@ -225,18 +225,12 @@ func newFileBackedPullManager(ctx context.Context, opts Options) (*fileBackedMan
 			// housekeeping, not a condition for correct decisions.
 			logger.Error(err, "Failed to remove leftover temporary image pull record files")
 		}
-		// A record file anyone could read or write is tightened, and said
-		// once: its content is still checked like any other's.
-		tightened, err := m.store.TightenFileModes()
-		if len(tightened) > 0 {
-			logger.Info("Tightened the mode of image pull record files", "mode", imagepullrecords.FileMode, "files", tightened)
-		}
-		if err != nil {
-			logger.Error(err, "Failed to tighten the mode of image pull record files")
-		}
 	}
 	if err := m.load(ctx); err != nil {
 		return nil, err
+	}
+	if !opts.ReadOnly {
+		m.tightenLooseModes(ctx)
 	}
 	m.runHousekeeping(ctx, true)
 	ok = true
@@ -775,4 +769,32 @@ func (m *fileBackedManager) withRuntimeNames(ctx context.Context, record *kubele
 		return out, nil
 	}
 	return nil, fmt.Errorf("the runtime does not list %q, whose record has an empty mapping", record.ImageRef)
+}
+
+// tightenLooseModes sets the mode of the record and intent files that load
+// found looser than 0600 (the walk saw each file's mode when it read it, so
+// this costs nothing when all is well), and says so once: a file anyone
+// could read or write is still checked like any other.
+func (m *fileBackedManager) tightenLooseModes(ctx context.Context) {
+	logger := klog.FromContext(ctx)
+	disk, ok := m.records.disk.(*fsRecords)
+	if !ok || len(disk.loose) == 0 {
+		return
+	}
+	var tightened []string
+	var errs []error
+	for _, rel := range disk.loose {
+		if err := m.store.TightenFileMode(rel); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		tightened = append(tightened, rel)
+	}
+	disk.loose = nil
+	if len(tightened) > 0 {
+		logger.Info("Tightened the mode of image pull record files", "mode", imagepullrecords.FileMode, "files", tightened)
+	}
+	if err := errors.Join(errs...); err != nil {
+		logger.Error(err, "Failed to tighten the mode of image pull record files")
+	}
 }

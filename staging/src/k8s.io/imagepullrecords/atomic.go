@@ -110,37 +110,40 @@ func syncDir(fsys FS, dir string) error {
 }
 
 // readFileLimited reads a regular file without following a symlink and
-// without blocking on a FIFO or device, up to MaxFileSize bytes.
-func readFileLimited(fsys FS, path string) ([]byte, error) {
+// without blocking on a FIFO or device, up to MaxFileSize bytes. It also
+// returns the file's mode when it got as far as a stat (0 otherwise), so
+// that callers can spot loose modes without another system call.
+func readFileLimited(fsys FS, path string) ([]byte, os.FileMode, error) {
 	// O_NOFOLLOW: a symlink is never followed out of the directory.
 	// O_NONBLOCK: opening a FIFO does not wait for a writer.
 	f, err := fsys.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
-			return nil, fmt.Errorf("%s: %w (symlink)", path, ErrNotRegular)
+			return nil, 0, fmt.Errorf("%s: %w (symlink)", path, ErrNotRegular)
 		}
-		return nil, err
+		return nil, 0, err
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	mode := info.Mode()
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, info.Mode().Type())
+		return nil, mode, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, info.Mode().Type())
 	}
 	if info.Size() > MaxFileSize {
-		return nil, fmt.Errorf("%s: %w (%d bytes, limit %d)", path, ErrTooLarge, info.Size(), MaxFileSize)
+		return nil, mode, fmt.Errorf("%s: %w (%d bytes, limit %d)", path, ErrTooLarge, info.Size(), MaxFileSize)
 	}
 	// Size the buffer from the stat: one allocation for the usual file. A
 	// file that grows while it is read is still cut at the limit.
 	buf := bytes.NewBuffer(make([]byte, 0, info.Size()+1))
 	if _, err := buf.ReadFrom(io.LimitReader(f, MaxFileSize+1)); err != nil {
-		return nil, err
+		return nil, mode, err
 	}
 	data := buf.Bytes()
 	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%s: %w (limit %d)", path, ErrTooLarge, MaxFileSize)
+		return nil, mode, fmt.Errorf("%s: %w (limit %d)", path, ErrTooLarge, MaxFileSize)
 	}
-	return data, nil
+	return data, mode, nil
 }

@@ -53,7 +53,7 @@ func (s *Store) TightenFileModes() ([]string, error) {
 				errs = append(errs, fmt.Errorf("checking the mode of %s: %w", path, err))
 				continue
 			}
-			if !info.Mode().IsRegular() || info.Mode().Perm() == FileMode {
+			if !LooseMode(info.Mode()) {
 				continue
 			}
 			if err := s.fs.Chmod(path, FileMode); err != nil {
@@ -64,4 +64,18 @@ func (s *Store) TightenFileModes() ([]string, error) {
 		}
 	}
 	return changed, errors.Join(errs...)
+}
+
+// TightenFileMode sets FileMode on the file at rel (relative to the manager
+// directory, as Walk reports it). A writer that found a loose mode while
+// walking calls it, so start-up needs no second pass over the files.
+func (s *Store) TightenFileMode(rel string) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
+	path := filepath.Join(s.managerDir, rel)
+	if err := s.fs.Chmod(path, FileMode); err != nil {
+		return fmt.Errorf("tightening the mode of %s: %w", path, err)
+	}
+	return nil
 }

@@ -21,6 +21,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 )
 
 func TestTightenFileModes(t *testing.T) {
@@ -61,4 +63,47 @@ func TestTightenFileModes(t *testing.T) {
 	if _, err := ro.TightenFileModes(); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("TightenFileModes() on a read-only store = %v, want ErrReadOnly", err)
 	}
+}
+
+// TestWalkReportsModes: the walks report each file's mode as read, so a
+// writer can spot loose modes without a second pass, and TightenFileMode
+// fixes one file.
+func TestWalkReportsModes(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{ManagerDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteRecord(testRecordForModes("sha256:aa")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteRecord(testRecordForModes("sha256:bb")); err != nil {
+		t.Fatal(err)
+	}
+	loose := filepath.Join(RecordsDirName, FileName("sha256:bb"))
+	if err := os.Chmod(filepath.Join(dir, loose), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	var gotLoose []string
+	if _, err := s.WalkRecords(func(f RecordFile) {
+		if LooseMode(f.Mode) {
+			gotLoose = append(gotLoose, f.File)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(gotLoose) != 1 || gotLoose[0] != loose {
+		t.Fatalf("loose files seen by the walk = %v, want [%s]", gotLoose, loose)
+	}
+	if err := s.TightenFileMode(loose); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(filepath.Join(dir, loose))
+	if err != nil || info.Mode().Perm() != FileMode {
+		t.Errorf("mode after TightenFileMode = %v, %v; want %v", info.Mode().Perm(), err, FileMode)
+	}
+}
+
+func testRecordForModes(ref string) *kubeletv1beta1.ImagePulledRecord {
+	return &kubeletv1beta1.ImagePulledRecord{ImageRef: ref}
 }

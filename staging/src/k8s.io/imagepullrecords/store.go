@@ -65,6 +65,8 @@ type IntentFile struct {
 	Intent *kubeletv1beta1.ImagePullIntent
 	// Current is false for an older-version file a writer should rewrite.
 	Current bool
+	// Mode is the file's mode as read.
+	Mode os.FileMode
 }
 
 // RecordFile is a record file that passed every check.
@@ -77,6 +79,8 @@ type RecordFile struct {
 	Record *kubeletv1beta1.ImagePulledRecord
 	// Current is false for an older-version file a writer should rewrite.
 	Current bool
+	// Mode is the file's mode as read.
+	Mode os.FileMode
 }
 
 // FileError describes a file that failed a check: it could not be read, did
@@ -87,8 +91,16 @@ type FileError struct {
 	// Hash is the file name's hash, empty when the name is malformed. A
 	// broken record with a hash poisons that hash.
 	Hash string
+	// Mode is the file's mode when reading got as far as a stat, else 0.
+	Mode os.FileMode
 	// Err is the cause.
 	Err error
+}
+
+// LooseMode reports whether mode is a regular file's mode looser than
+// FileMode, which a writer tightens.
+func LooseMode(mode os.FileMode) bool {
+	return mode.IsRegular() && mode.Perm() != FileMode
 }
 
 func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
@@ -279,7 +291,7 @@ const walkChunk = 256
 // hands the results to emit in name order, collecting the files that fail a
 // check. The error is non-nil only when the directory itself cannot be
 // listed.
-func walkDir[T any](s *Store, dir, relDir string, read func(path, hash string) (T, error), emit func(rel, hash string, v T)) ([]FileError, error) {
+func walkDir[T any](s *Store, dir, relDir string, read func(path, hash string) (T, os.FileMode, error), emit func(rel, hash string, mode os.FileMode, v T)) ([]FileError, error) {
 	names, err := s.listNames(dir)
 	if err != nil {
 		return nil, err
@@ -287,6 +299,7 @@ func walkDir[T any](s *Store, dir, relDir string, read func(path, hash string) (
 	type item struct {
 		rel, hash string
 		v         T
+		mode      os.FileMode
 		err       error
 	}
 	var bad []FileError
@@ -303,7 +316,7 @@ func walkDir[T any](s *Store, dir, relDir string, read func(path, hash string) (
 					}
 					it := &items[i]
 					if it.err == nil {
-						it.v, it.err = read(filepath.Join(dir, filepath.Base(it.rel)), it.hash)
+						it.v, it.mode, it.err = read(filepath.Join(dir, filepath.Base(it.rel)), it.hash)
 					}
 				}
 			})
@@ -311,10 +324,10 @@ func walkDir[T any](s *Store, dir, relDir string, read func(path, hash string) (
 		wg.Wait()
 		for _, it := range items {
 			if it.err != nil {
-				bad = append(bad, FileError{File: it.rel, Hash: it.hash, Err: it.err})
+				bad = append(bad, FileError{File: it.rel, Hash: it.hash, Mode: it.mode, Err: it.err})
 				continue
 			}
-			emit(it.rel, it.hash, it.v)
+			emit(it.rel, it.hash, it.mode, it.v)
 		}
 		items = items[:0]
 	}
@@ -354,28 +367,28 @@ type decodedRecord struct {
 // in parallel; fn is called from the caller's goroutine.
 func (s *Store) WalkIntents(fn func(IntentFile)) ([]FileError, error) {
 	return walkDir(s, s.intentsDir, IntentsDirName,
-		func(path, hash string) (decodedIntent, error) {
-			intent, current, err := s.readIntent(path, hash)
-			return decodedIntent{intent: intent, current: current}, err
+		func(path, hash string) (decodedIntent, os.FileMode, error) {
+			intent, current, mode, err := s.readIntent(path, hash)
+			return decodedIntent{intent: intent, current: current}, mode, err
 		},
-		func(rel, hash string, d decodedIntent) {
-			fn(IntentFile{File: rel, Hash: hash, Intent: d.intent, Current: d.current})
+		func(rel, hash string, mode os.FileMode, d decodedIntent) {
+			fn(IntentFile{File: rel, Hash: hash, Intent: d.intent, Current: d.current, Mode: mode})
 		})
 }
 
-func (s *Store) readIntent(path, hash string) (*kubeletv1beta1.ImagePullIntent, bool, error) {
-	data, err := readFileLimited(s.fs, path)
+func (s *Store) readIntent(path, hash string) (*kubeletv1beta1.ImagePullIntent, bool, os.FileMode, error) {
+	data, mode, err := readFileLimited(s.fs, path)
 	if err != nil {
-		return nil, false, err
+		return nil, false, mode, err
 	}
 	intent, current, err := DecodeIntent(data)
 	if err != nil {
-		return nil, false, err
+		return nil, false, mode, err
 	}
 	if KeyHash(intent.Image) != hash {
-		return nil, false, fmt.Errorf("%w: image %q", ErrNameMismatch, intent.Image)
+		return nil, false, mode, fmt.Errorf("%w: image %q", ErrNameMismatch, intent.Image)
 	}
-	return intent, current, nil
+	return intent, current, mode, nil
 }
 
 // WalkRecords calls fn for every record file that passes every check, in
@@ -384,12 +397,12 @@ func (s *Store) readIntent(path, hash string) (*kubeletv1beta1.ImagePullIntent, 
 // in parallel; fn is called from the caller's goroutine.
 func (s *Store) WalkRecords(fn func(RecordFile)) ([]FileError, error) {
 	return walkDir(s, s.recordsDir, RecordsDirName,
-		func(path, hash string) (decodedRecord, error) {
-			record, current, err := s.readRecord(path, hash)
-			return decodedRecord{record: record, current: current}, err
+		func(path, hash string) (decodedRecord, os.FileMode, error) {
+			record, current, mode, err := s.readRecord(path, hash)
+			return decodedRecord{record: record, current: current}, mode, err
 		},
-		func(rel, hash string, d decodedRecord) {
-			fn(RecordFile{File: rel, Hash: hash, Record: d.record, Current: d.current})
+		func(rel, hash string, mode os.FileMode, d decodedRecord) {
+			fn(RecordFile{File: rel, Hash: hash, Record: d.record, Current: d.current, Mode: mode})
 		})
 }
 
@@ -397,26 +410,26 @@ func (s *Store) WalkRecords(fn func(RecordFile)) ([]FileError, error) {
 // exists, and an error for a file that exists but fails a check.
 func (s *Store) ReadRecord(imageRef string) (*kubeletv1beta1.ImagePulledRecord, error) {
 	hash := KeyHash(imageRef)
-	record, _, err := s.readRecord(filepath.Join(s.recordsDir, FilePrefix+hash), hash)
+	record, _, _, err := s.readRecord(filepath.Join(s.recordsDir, FilePrefix+hash), hash)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	return record, err
 }
 
-func (s *Store) readRecord(path, hash string) (*kubeletv1beta1.ImagePulledRecord, bool, error) {
-	data, err := readFileLimited(s.fs, path)
+func (s *Store) readRecord(path, hash string) (*kubeletv1beta1.ImagePulledRecord, bool, os.FileMode, error) {
+	data, mode, err := readFileLimited(s.fs, path)
 	if err != nil {
-		return nil, false, err
+		return nil, false, mode, err
 	}
 	record, current, err := DecodeRecord(data)
 	if err != nil {
-		return nil, false, err
+		return nil, false, mode, err
 	}
 	if KeyHash(record.ImageRef) != hash {
-		return nil, false, fmt.Errorf("%w: imageRef %q", ErrNameMismatch, record.ImageRef)
+		return nil, false, mode, fmt.Errorf("%w: imageRef %q", ErrNameMismatch, record.ImageRef)
 	}
-	return record, current, nil
+	return record, current, mode, nil
 }
 
 // Exists reports whether the manager directory exists.
