@@ -302,9 +302,21 @@ func walkDir[T any](s *Store, dir, relDir string, read func(path, hash string) (
 		mode      os.FileMode
 		err       error
 	}
-	var bad []FileError
-	items := make([]item, 0, min(walkChunk, len(names)))
-	flush := func() {
+	var all []item
+	for _, name := range names {
+		if !isRecordName(name) {
+			continue
+		}
+		it := item{rel: filepath.Join(relDir, name)}
+		if hash, ok := HashFromFileName(name); ok {
+			it.hash = hash
+		} else {
+			it.err = ErrNameMismatch
+		}
+		all = append(all, it)
+	}
+	// decode reads one chunk on every CPU and returns a wait function.
+	decode := func(items []item) func() {
 		var next atomic.Int64
 		var wg sync.WaitGroup
 		for range min(runtime.GOMAXPROCS(0), len(items)) {
@@ -321,33 +333,39 @@ func walkDir[T any](s *Store, dir, relDir string, read func(path, hash string) (
 				}
 			})
 		}
-		wg.Wait()
-		for _, it := range items {
+		return wg.Wait
+	}
+	var bad []FileError
+	// drain hands a decoded chunk to the caller in name order.
+	drain := func(items []item, wait func()) {
+		wait()
+		for i := range items {
+			it := &items[i]
 			if it.err != nil {
 				bad = append(bad, FileError{File: it.rel, Hash: it.hash, Mode: it.mode, Err: it.err})
-				continue
+			} else {
+				emit(it.rel, it.hash, it.mode, it.v)
 			}
-			emit(it.rel, it.hash, it.mode, it.v)
-		}
-		items = items[:0]
-	}
-	for _, name := range names {
-		if !isRecordName(name) {
-			continue
-		}
-		it := item{rel: filepath.Join(relDir, name)}
-		hash, ok := HashFromFileName(name)
-		if ok {
-			it.hash = hash
-		} else {
-			it.err = ErrNameMismatch
-		}
-		items = append(items, it)
-		if len(items) == walkChunk {
-			flush()
+			// Drop the decoded object: the caller keeps what it needs.
+			var zero T
+			it.v = zero
 		}
 	}
-	flush()
+	// The next chunk is decoded while the caller consumes this one, so the
+	// caller's own work (conversion, indexing) overlaps the reads.
+	var pending []item
+	var wait func()
+	for start := 0; start < len(all); start += walkChunk {
+		items := all[start:min(start+walkChunk, len(all))]
+		next := decode(items)
+		if wait != nil {
+			drain(pending, wait)
+		}
+		pending, wait = items, next
+	}
+	if wait != nil {
+		drain(pending, wait)
+	}
 	return bad, nil
 }
 
