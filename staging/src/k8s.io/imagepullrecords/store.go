@@ -302,18 +302,25 @@ func walkDir[T any](s *Store, dir, relDir string, read func(path, hash string) (
 		mode      os.FileMode
 		err       error
 	}
-	var all []item
-	for _, name := range names {
-		if !isRecordName(name) {
-			continue
+	// nextChunk builds the items of the next walkChunk names to read,
+	// lazily, so that only two chunks are held at a time.
+	pos := 0
+	nextChunk := func() []item {
+		var items []item
+		for ; pos < len(names) && len(items) < walkChunk; pos++ {
+			name := names[pos]
+			if !isRecordName(name) {
+				continue
+			}
+			it := item{rel: filepath.Join(relDir, name)}
+			if hash, ok := HashFromFileName(name); ok {
+				it.hash = hash
+			} else {
+				it.err = ErrNameMismatch
+			}
+			items = append(items, it)
 		}
-		it := item{rel: filepath.Join(relDir, name)}
-		if hash, ok := HashFromFileName(name); ok {
-			it.hash = hash
-		} else {
-			it.err = ErrNameMismatch
-		}
-		all = append(all, it)
+		return items
 	}
 	// decode reads one chunk on every CPU and returns a wait function.
 	decode := func(items []item) func() {
@@ -355,8 +362,7 @@ func walkDir[T any](s *Store, dir, relDir string, read func(path, hash string) (
 	// caller's own work (conversion, indexing) overlaps the reads.
 	var pending []item
 	var wait func()
-	for start := 0; start < len(all); start += walkChunk {
-		items := all[start:min(start+walkChunk, len(all))]
+	for items := nextChunk(); len(items) > 0; items = nextChunk() {
 		next := decode(items)
 		if wait != nil {
 			drain(pending, wait)
