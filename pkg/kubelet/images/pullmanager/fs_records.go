@@ -19,6 +19,7 @@ package pullmanager
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"k8s.io/imagepullrecords"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
@@ -63,16 +64,30 @@ func (f *fsRecords) ListImagePullIntents() ([]*kubeletconfig.ImagePullIntent, []
 func (f *fsRecords) walkIntents(fn func(intent *kubeletconfig.ImagePullIntent, current bool)) ([]*imagepullrecords.FileError, error) {
 	var convErrs []*imagepullrecords.FileError
 	bad, err := f.store.WalkIntents(func(file imagepullrecords.IntentFile) {
-		if imagepullrecords.LooseMode(file.Mode) {
-			f.loose = append(f.loose, file.File)
-		}
 		out := &kubeletconfig.ImagePullIntent{}
-		if err := kubeletconfigv1beta1.Convert_v1beta1_ImagePullIntent_To_config_ImagePullIntent(file.Intent, out); err != nil {
-			convErrs = append(convErrs, &imagepullrecords.FileError{File: file.File, Hash: file.Hash, Err: err})
-			return
-		}
-		fn(out, file.Current)
+		f.handOn(file.File, file.Hash, file.Mode, &convErrs, func() error {
+			return kubeletconfigv1beta1.Convert_v1beta1_ImagePullIntent_To_config_ImagePullIntent(file.Intent, out)
+		}, func() { fn(out, file.Current) })
 	})
+	return f.brokenFiles(bad, convErrs, err)
+}
+
+// handOn notes a decoded file's loose mode, converts it with convert, and
+// hands it to emit, or records the conversion failure as a broken file.
+func (f *fsRecords) handOn(file, hash string, mode os.FileMode, convErrs *[]*imagepullrecords.FileError, convert func() error, emit func()) {
+	if imagepullrecords.LooseMode(mode) {
+		f.loose = append(f.loose, file)
+	}
+	if err := convert(); err != nil {
+		*convErrs = append(*convErrs, &imagepullrecords.FileError{File: file, Hash: hash, Err: err})
+		return
+	}
+	emit()
+}
+
+// brokenFiles ends a walk: it notes the loose modes of the files that
+// failed a check and returns them with the conversion failures.
+func (f *fsRecords) brokenFiles(bad []imagepullrecords.FileError, convErrs []*imagepullrecords.FileError, err error) ([]*imagepullrecords.FileError, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -127,25 +142,12 @@ func (f *fsRecords) ListImagePulledRecords() ([]*kubeletconfig.ImagePulledRecord
 func (f *fsRecords) walkRecords(fn func(record *kubeletconfig.ImagePulledRecord, current bool)) ([]*imagepullrecords.FileError, error) {
 	var convErrs []*imagepullrecords.FileError
 	bad, err := f.store.WalkRecords(func(file imagepullrecords.RecordFile) {
-		if imagepullrecords.LooseMode(file.Mode) {
-			f.loose = append(f.loose, file.File)
-		}
 		out := &kubeletconfig.ImagePulledRecord{}
-		if err := kubeletconfigv1beta1.Convert_v1beta1_ImagePulledRecord_To_config_ImagePulledRecord(file.Record, out); err != nil {
-			convErrs = append(convErrs, &imagepullrecords.FileError{File: file.File, Hash: file.Hash, Err: err})
-			return
-		}
-		fn(out, file.Current)
+		f.handOn(file.File, file.Hash, file.Mode, &convErrs, func() error {
+			return kubeletconfigv1beta1.Convert_v1beta1_ImagePulledRecord_To_config_ImagePulledRecord(file.Record, out)
+		}, func() { fn(out, file.Current) })
 	})
-	if err != nil {
-		return nil, err
-	}
-	for _, b := range bad {
-		if imagepullrecords.LooseMode(b.Mode) {
-			f.loose = append(f.loose, b.File)
-		}
-	}
-	return append(fileErrorPointers(bad), convErrs...), nil
+	return f.brokenFiles(bad, convErrs, err)
 }
 
 func (f *fsRecords) GetImagePulledRecord(imageRef string) (*kubeletconfig.ImagePulledRecord, error) {
