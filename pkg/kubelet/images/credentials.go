@@ -33,8 +33,8 @@ import (
 
 // podCredentials resolves one pod's registry credentials for one
 // EnsureImageExists call, lazily and at most once: the pod's Secrets are
-// fetched only when a decision or a pull needs them. It is used by one
-// goroutine.
+// fetched, and the credential provider plugins run, only when a decision or
+// a pull needs them. It is used by one goroutine.
 type podCredentials struct {
 	m      *imageManager
 	pod    *v1.Pod
@@ -43,32 +43,70 @@ type podCredentials struct {
 	resolved bool
 	keyring  credentialprovider.DockerKeyring
 	err      error
+
+	// The plugins' answer for pluginImage, kept for the call: a decision
+	// followed by a pull asks once (a plugin that disables its cache would
+	// otherwise run twice).
+	pluginsRan  bool
+	pluginImage string
+	pluginCreds []credentialprovider.TrackedAuthConfig
+	pluginErr   error
 }
 
-// lookup returns the credentials matching image, pod Secrets first (most
-// specific registry key first), then node-wide ones. An error means a
-// Secret could not be fetched or parsed; nothing may then be granted or
-// pulled.
+// lookup returns the credentials matching image in the order they are
+// tried: the pod's Secrets (most specific registry key first), then the
+// node-wide docker config, then the credential provider plugins in their
+// configured order. An error means a Secret could not be fetched or parsed,
+// or a plugin failed; nothing may then be granted or pulled.
 func (c *podCredentials) lookup(ctx context.Context, image string) ([]credentialprovider.TrackedAuthConfig, error) {
 	keyring, err := c.resolve(ctx)
 	if err != nil {
 		return nil, err
 	}
 	creds, _ := keyring.Lookup(image)
-	return creds, nil
+	fromPlugins, err := c.plugins(ctx, image)
+	if err != nil {
+		return nil, err
+	}
+	if len(fromPlugins) == 0 {
+		return creds, nil
+	}
+	return append(creds[:len(creds):len(creds)], fromPlugins...), nil
+}
+
+// plugins runs the credential provider plugins for image, once per call.
+func (c *podCredentials) plugins(ctx context.Context, image string) ([]credentialprovider.TrackedAuthConfig, error) {
+	if c.m.plugins == nil {
+		return nil, nil
+	}
+	if !c.pluginsRan || c.pluginImage != image {
+		c.pluginsRan, c.pluginImage = true, image
+		c.pluginCreds, c.pluginErr = c.m.plugins(ctx, c.pod, image)
+	}
+	return c.pluginCreds, c.pluginErr
 }
 
 // forDecision is the pull manager's credential callback: the pod's Secret
-// credentials matching image, most specific first. Node-wide credentials
-// are left out (they are recorded as nodePodsAccessible, which the pull
-// manager checks without asking), and no credential provider plugin runs
-// here, so there is no service account.
+// credentials matching image, most specific first, and the pod's service
+// account when a credential provider plugin gave a credential for image
+// with its token. Node-wide credentials are left out: they are recorded as
+// nodePodsAccessible, which the pull manager checks without asking. The
+// service account is presented only when its plugin answered now: a plugin
+// that is down, or that no longer maps the account to a credential, grants
+// nothing (fail safe), whatever the record holds.
 func (c *podCredentials) forDecision(ctx context.Context, image string) ([]kubeletconfig.ImagePullSecret, *kubeletconfig.ImagePullServiceAccount, error) {
 	creds, err := c.lookup(ctx, image)
 	if err != nil {
 		return nil, nil, err
 	}
-	return credentialprovider.ImagePullSecrets(creds), nil, nil
+	var serviceAccount *kubeletconfig.ImagePullServiceAccount
+	for i := range creds {
+		if sa, ok := creds[i].ToImagePullServiceAccount(); ok {
+			serviceAccount = &sa
+			break
+		}
+	}
+	return credentialprovider.ImagePullSecrets(creds), serviceAccount, nil
 }
 
 func (c *podCredentials) resolve(ctx context.Context) (credentialprovider.DockerKeyring, error) {

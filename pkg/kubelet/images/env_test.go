@@ -115,6 +115,8 @@ type envOptions struct {
 	maxParallel *int32
 	backoff     *flowcontrol.Backoff
 	nodeKeyring credentialprovider.DockerKeyring
+	// plugins stands in for the credential provider plugins.
+	plugins PluginCredentials
 	// noRegistry leaves the fake registry empty.
 	noRegistry bool
 	secrets    []*v1.Secret
@@ -183,6 +185,7 @@ func newTestEnv(ctx context.Context, t *testing.T, opts envOptions) *testEnv {
 		Recorder:                 env.recorder,
 		NodeKeyring:              opts.nodeKeyring,
 		GetSecret:                env.getSecret,
+		PluginCredentials:        opts.plugins,
 		SerializeImagePulls:      opts.serialize,
 		MaxParallelImagePulls:    opts.maxParallel,
 		Backoff:                  opts.backoff,
@@ -272,7 +275,8 @@ func (e *testEnv) recordFiles() []string { return e.files(imagepullrecords.Recor
 
 // recordedCredentials returns the credentials recorded for imageRef under
 // repo(image), read from disk: "node" for nodePodsAccessible, else
-// "ns/name" of every Secret, sorted; nil when there is no entry.
+// "ns/name" of every Secret and "sa:ns/name" of every service account,
+// sorted; nil when there is no entry.
 func (e *testEnv) recordedCredentials(imageRef, image string) []string {
 	e.t.Helper()
 	store, err := imagepullrecords.Open(imagepullrecords.Options{ManagerDir: filepath.Join(e.rootDir, imagepullrecords.ManagerDirName), ReadOnly: true})
@@ -300,6 +304,9 @@ func (e *testEnv) recordedCredentials(imageRef, image string) []string {
 	}
 	for _, s := range entry.KubernetesSecrets {
 		out = append(out, s.Namespace+"/"+s.Name)
+	}
+	for _, sa := range entry.KubernetesServiceAccounts {
+		out = append(out, "sa:"+sa.Namespace+"/"+sa.Name)
 	}
 	sort.Strings(out)
 	return out

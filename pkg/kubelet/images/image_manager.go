@@ -50,6 +50,7 @@ type imageManager struct {
 	recorder     record.EventRecorder
 	nodeKeyring  credentialprovider.DockerKeyring
 	getSecret    SecretGetter
+	plugins      PluginCredentials
 	backOff      *flowcontrol.Backoff
 	puller       *puller
 	dryRun       bool
@@ -93,6 +94,7 @@ func NewImageManager(opts Options) (ImageManager, error) {
 		recorder:     opts.Recorder,
 		nodeKeyring:  opts.NodeKeyring,
 		getSecret:    opts.GetSecret,
+		plugins:      opts.PluginCredentials,
 		backOff:      backOff,
 		puller:       newPuller(opts.ImageService, limit),
 		dryRun:       opts.DryRun,

@@ -84,6 +84,14 @@ type EnsureResult struct {
 // make.
 const DryRunPullMessage = "would pull"
 
+// PluginCredentials returns the credentials that the node's credential
+// provider plugins give for image on behalf of pod, in the plugins' order. A
+// credential obtained with the pod's service account token carries that
+// service account as its source; one obtained without a token carries none
+// (node-wide). An error (a plugin that fails, a service account that cannot
+// be had) fails the container: nothing is granted, pulled or recorded.
+type PluginCredentials func(ctx context.Context, pod *v1.Pod, image string) ([]credentialprovider.TrackedAuthConfig, error)
+
 // SecretGetter fetches a pull Secret in the pod's namespace. It returns an
 // error satisfying apierrors.IsNotFound for a missing Secret; any other
 // error fails the container (see PullSecretError).
@@ -107,6 +115,10 @@ type Options struct {
 	// GetSecret fetches the pod's image pull Secrets; nil makes every
 	// referenced Secret count as missing.
 	GetSecret SecretGetter
+	// PluginCredentials runs the node's credential provider plugins; nil
+	// when none is configured. Their credentials are tried after the pod's
+	// Secrets and the node-wide docker config.
+	PluginCredentials PluginCredentials
 	// SerializeImagePulls makes the manager pull one image at a time.
 	SerializeImagePulls bool
 	// MaxParallelImagePulls bounds the number of pulls in flight when pulls
