@@ -67,6 +67,10 @@ limitations under the License.
 //     (an empty value disables them); by default the kubelet's search:
 //     <root-dir>/config.json, <root-dir>/.dockercfg,
 //     $HOME/.docker/config.json, $HOME/.dockercfg.
+//   - --image-credential-provider-config FILE and
+//     --image-credential-provider-bin-dir DIR: the kubelet's exec credential
+//     provider plugins (see "Credential provider plugins" below). Both or
+//     neither.
 //   - --dry-run: decide without pulling or writing anything. The records
 //     are opened read-only, without the writer lock, so a dry run is safe
 //     next to a running kubelet; a pull that would happen is reported as
@@ -111,6 +115,72 @@ limitations under the License.
 //
 // Output, -o text: a kubectl-style table (POD, CONTAINER, IMAGE, PULL
 // POLICY, RESULT, VERIFICATION, REASON, IMAGE REF) followed by the events.
+//
+// # Credential provider plugins
+//
+// --image-credential-provider-config names a CredentialProviderConfig
+// (kind CredentialProviderConfig, apiVersion kubelet.config.k8s.io/v1; the
+// older v1beta1 and v1alpha1 are read too, without tokenAttributes),
+// validated as strictly as the kubelet validates it: every plugin name a
+// bare executable file in --image-credential-provider-bin-dir, names
+// unique, matchImages valid globs (per host label, optional port and
+// path), defaultCacheDuration and apiVersion set, tokenAttributes only with
+// credentialprovider.kubelet.k8s.io/v1 and the
+// KubeletServiceAccountTokenForCredentialProviders gate (beta, on). Any
+// problem is exit code 2, naming the file and the field.
+//
+//	apiVersion: kubelet.config.k8s.io/v1
+//	kind: CredentialProviderConfig
+//	providers:
+//	- name: token-exchange-credential-provider
+//	  apiVersion: credentialprovider.kubelet.k8s.io/v1
+//	  matchImages: ["registry.example.com", "*.registry.example.com:5000/team"]
+//	  defaultCacheDuration: 10m
+//	  args: ["--config", "/etc/kubernetes/token-exchange.yaml"]
+//	  tokenAttributes:
+//	    serviceAccountTokenAudience: registry.example.com
+//	    cacheType: ServiceAccount
+//	    requireServiceAccount: true
+//	    requiredServiceAccountAnnotationKeys: ["registry.example.com/tenant"]
+//
+// A plugin runs only for images its matchImages match, only when a
+// decision or a pull needs the pod's credentials, and at most once per
+// container. Its answer is cached in the process as the response's
+// cacheKeyType (Image, Registry, Global) and cacheDuration say, and per
+// service account (cacheType ServiceAccount: namespace, name, UID and the
+// passed annotations) or per token (cacheType Token); concurrent requests
+// for one key make one exec.
+//
+// For a provider with tokenAttributes, the pod's service account token for
+// the configured audience, bound to the pod (a TokenRequest with a bound
+// object reference to the Pod), is requested from the API server when the
+// pods come from it (--kubeconfig), and the ServiceAccount's required and
+// optional annotations are passed to the plugin. A missing service account
+// or a missing required annotation fails the container, naming them. With
+// --pod files there is no API server and no token: a provider with
+// requireServiceAccount fails the container saying so; one without it runs
+// without a token.
+//
+// The order in which credentials are tried for a pull: the pod's pull
+// Secrets (most specific registry key first), then the node-wide docker
+// config, then the plugins in configuration order (each plugin's
+// registries most specific first). The first that pulls is recorded: a
+// Secret by coordinates and hash; a plugin credential obtained with the
+// pod's service account token by the service account's (uid, namespace,
+// name) under kubernetesServiceAccounts, so that pods of the same service
+// account reuse the image without a pull (verification serviceAccount)
+// while pods of another service account, or of a recreated one (new UID),
+// must pull; a plugin credential obtained without a token, like the
+// node-wide docker config, by nodePodsAccessible.
+//
+// A plugin that cannot be run, exits non-zero, times out (1 minute), prints
+// more than 1 MiB, prints something that is not a CredentialProviderResponse
+// of its apiVersion, or answers with an unknown cacheKeyType fails the
+// container with ErrImagePull and a message naming the plugin, whatever
+// the pull policy: nothing is granted, pulled or recorded. A decision
+// presents the pod's service account only when its plugin answered for it.
+// No token, password, annotation value or byte of a plugin's output is ever
+// logged or put in an error or event.
 //
 // # records list
 //

@@ -127,6 +127,9 @@ var _ = ginkgo.SynchronizedAfterSuite(func() {}, func(ctx context.Context) {
 	if suite.buildDir != "" {
 		_ = os.RemoveAll(suite.buildDir)
 	}
+	if pluginBuild.dir != "" {
+		_ = os.RemoveAll(pluginBuild.dir)
+	}
 })
 
 // Every spec skips when hack/local-up-e2e-node.sh did not set up the

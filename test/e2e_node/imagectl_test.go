@@ -281,6 +281,35 @@ func (n *node) ensureWith(ctx context.Context, binary string, env []string, pods
 		args = append(args, "--secret", n.writeManifest("secrets", docs...))
 	}
 	args = append(args, extraArgs...)
+	return runEnsureTool(ctx, binary, env, args...)
+}
+
+// ensureAPI runs `kubelet-imagectl ensure --kubeconfig` for the named pods
+// (NAMESPACE/NAME) of the API server under test, with the node's config and
+// root dir and no node-wide credentials.
+func (n *node) ensureAPI(ctx context.Context, podNames []string, extraArgs ...string) *ensureRun {
+	ginkgo.GinkgoHelper()
+	args := []string{"ensure",
+		"--kubeconfig", suite.cfg.Kubeconfig,
+		"--config", n.configPath,
+		"--root-dir", n.rootDir,
+		"--runtime-endpoint", suite.cfg.ContainerdEndpoint,
+		"--docker-config", "",
+		"-o", "json",
+	}
+	if n.opts.gateOff {
+		args = append(args, "--feature-gates", featureGate+"=false")
+	}
+	for _, name := range podNames {
+		args = append(args, "--pod-name", name)
+	}
+	args = append(args, extraArgs...)
+	return runEnsureTool(ctx, requireImagectl(), nil, args...)
+}
+
+// runEnsureTool runs an ensure command line and decodes its JSON lines.
+func runEnsureTool(ctx context.Context, binary string, env []string, args ...string) *ensureRun {
+	ginkgo.GinkgoHelper()
 	stdout, stderr, code := runTool(ctx, binary, env, args...)
 	run := &ensureRun{ExitCode: code, Stderr: stderr}
 	scanner := bufio.NewScanner(strings.NewReader(stdout))

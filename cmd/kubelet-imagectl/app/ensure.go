@@ -28,6 +28,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"k8s.io/kubernetes/pkg/credentialprovider"
+	"k8s.io/kubernetes/pkg/credentialprovider/plugin"
 	"k8s.io/kubernetes/pkg/features"
 )
 
@@ -42,6 +43,7 @@ type ensureOptions struct {
 	endpoint     string
 	featureGates string
 	dockerConfig string
+	plugins      pluginFlags
 	dryRun       bool
 	output       string
 }
@@ -84,6 +86,10 @@ kubelet). Pull policies left empty are defaulted as the API server does.`,
 	f.StringVar(&o.featureGates, "feature-gates", "", "Feature gates, Name=true|false,...; merged key by key over the config file's featureGates.")
 	f.StringVar(&o.dockerConfig, "docker-config", "",
 		"The node-wide docker config file (replaces the search of <root-dir>/config.json, <root-dir>/.dockercfg, $HOME/.docker/config.json, $HOME/.dockercfg); an empty value disables node-wide credentials.")
+	f.StringVar(&o.plugins.configFile, "image-credential-provider-config", "",
+		"A CredentialProviderConfig file (kubelet.config.k8s.io/v1, v1beta1 or v1alpha1) naming the credential provider plugins to run for matching images, as the kubelet's flag of that name.")
+	f.StringVar(&o.plugins.binDir, "image-credential-provider-bin-dir", "",
+		"The directory holding the credential provider plugin executables named in --image-credential-provider-config.")
 	f.BoolVar(&o.dryRun, "dry-run", false, "Decide without pulling or writing anything: report what would be reused, pulled or denied.")
 	addOutputFlag(cmd, &o.output)
 	return cmd
@@ -96,6 +102,7 @@ type ensureInputs struct {
 	secrets  map[secretKey]*v1.Secret
 	keyring  credentialprovider.DockerKeyring
 	podNames []types.NamespacedName
+	plugins  *plugin.Providers
 }
 
 // runEnsure validates every input first (exit code 2), then touches the
@@ -120,6 +127,7 @@ func runEnsure(ctx context.Context, deps *Deps, o *ensureOptions, endpointSet, d
 		cfg:         in.cfg,
 		rootDir:     o.rootDir,
 		nodeKeyring: in.keyring,
+		plugins:     pluginCredentials(in.plugins, client),
 		secrets:     in.secrets,
 		dryRun:      o.dryRun,
 	})
@@ -185,6 +193,9 @@ func (o *ensureOptions) validate(deps *Deps, endpointSet, dockerConfigSet bool) 
 		return nil, nil, err
 	}
 	in := &ensureInputs{cfg: cfg}
+	if in.plugins, err = loadPlugins(cfg, o.plugins); err != nil {
+		return nil, nil, err
+	}
 
 	var client kubernetes.Interface
 	if fromFiles {

@@ -41,6 +41,7 @@ type sessionOptions struct {
 	cfg         *nodeConfig
 	rootDir     string
 	nodeKeyring credentialprovider.DockerKeyring
+	plugins     images.PluginCredentials
 	secrets     map[secretKey]*v1.Secret
 	dryRun      bool
 }
@@ -105,6 +106,7 @@ func openSession(ctx context.Context, deps *Deps, opts sessionOptions) (_ *ensur
 		EnsureSecretPulledImages: gateOn,
 		Recorder:                 s.events,
 		NodeKeyring:              opts.nodeKeyring,
+		PluginCredentials:        opts.plugins,
 		GetSecret: func(_ context.Context, namespace, name string) (*v1.Secret, error) {
 			if secret, ok := secrets[secretKey{namespace: namespace, name: name}]; ok {
 				return secret.DeepCopy(), nil
