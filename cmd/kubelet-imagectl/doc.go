@@ -226,15 +226,37 @@ limitations under the License.
 // (exact, prefix, near miss); preloaded images; one image ID under two
 // names; two pods pulling at once; the registry down; a crash between the
 // pull and the record; a restart; a Secret rotated, then recreated; a dry
-// run; the gate off; garbage collection then records prune. Every step runs
+// run; the gate off; garbage collection then records prune; and a
+// credential provider plugin with service account tokens. Every step runs
 // "kubelet-imagectl ensure" (or "records prune") in-process on generated
 // manifests and KubeletConfiguration files, each step a new image manager
-// over the same root dir, as a restarted kubelet. It prints one row per
-// decision (pod, policy, pull policy, result, rule, whether the registry's
-// access log shows a request for the image's repository, and whether that
-// is the expected outcome), the checks of the records, and the records on
-// disk. It exits 0 only when every decision and check is the expected one,
-// 1 otherwise.
+// over the same root dir, as a restarted kubelet.
+//
+// In the credential provider scene, pods have no pull Secret but a service
+// account, and the image manager runs a real exec plugin through the real
+// exec path: the hidden "kubelet-imagectl demo credential-provider", linked
+// into a bin dir of the demo's and named in a generated
+// CredentialProviderConfig (tokenAttributes with the demo's audience,
+// cacheType ServiceAccount, the tenant annotation required). The pods and
+// their ServiceAccounts come from an in-process stand-in for the API server
+// (a client-go fake clientset behind --kubeconfig), whose TokenRequest only
+// mints tokens bound to an existing pod of the account, as an HMAC-SHA256
+// of the claims under a random key shared with the plugin; the plugin
+// verifies it (where the node e2e suite's plugin sends a TokenReview to a
+// real kube-apiserver) and answers with the tenant's registry credentials.
+// Tenant A's pod pulls a private image and the record names its service
+// account; other pods of that account reuse it (verification
+// serviceAccount) without contacting the registry, two of them in one run
+// with one token request and one plugin exec (the plugin cache); tenant B's
+// account is denied with Never and fails with IfNotPresent (the registry
+// refuses its credentials); the account deleted and recreated (new UID) is
+// denied until it pulls again.
+//
+// The demo prints one row per decision (pod, policy, pull policy, result,
+// rule, whether the registry's access log shows a request for the image's
+// repository, and whether that is the expected outcome), the checks of the
+// records, and the records on disk. It exits 0 only when every decision and
+// check is the expected one, 1 otherwise.
 //
 // # Exit codes
 //

@@ -22,6 +22,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -34,6 +35,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/kubernetes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/yaml"
@@ -60,7 +62,12 @@ Secret and under another one, other valid credentials, the four verification
 policies, the allowlist, preloaded images, one image under two names, two pods
 pulling at once, the registry down, a crash before the record, a Secret rotated
 and recreated, a dry run, the feature gate off, and garbage collection followed
-by records prune.
+by records prune; then a credential provider plugin with service account
+tokens: a tenant's pod pulls through the plugin, pods of the same service
+account reuse the image, another tenant's and a recreated service account's
+must pull, and the plugin's cache saves execs. That scene's API server is an
+in-process stand-in (a fake clientset minting HMAC tokens for the demo's
+plugin); the plugin is this executable, run by the real exec path.
 
 Every step runs "kubelet-imagectl ensure" (or "records prune") in-process with
 generated manifests and a KubeletConfiguration file, each run a fresh image
@@ -80,6 +87,7 @@ when every decision and check is the expected one.`,
 		},
 	}
 	cmd.Flags().BoolVar(&o.keep, "keep", false, "Keep the temporary directory (manifests, config files, root dir) and print its path.")
+	cmd.AddCommand(newDemoPluginCommand(deps))
 	return cmd
 }
 
@@ -115,7 +123,9 @@ type demoPod struct {
 	image      string
 	pullPolicy v1.PullPolicy
 	secrets    []string
-	want       demoWant
+	// serviceAccount is the pod's spec.serviceAccountName.
+	serviceAccount string
+	want           demoWant
 }
 
 // demoStep is one in-process ensure run.
@@ -126,7 +136,10 @@ type demoStep struct {
 	allowlist []string
 	gateOff   bool
 	dryRun    bool
-	pods      []demoPod
+	// api reads the pods from the stand-in API server (--kubeconfig,
+	// --pod-name) and runs the demo's credential provider plugin.
+	api  bool
+	pods []demoPod
 }
 
 // demoRow is one line of the demo table.
@@ -166,6 +179,8 @@ type demoEnv struct {
 	// secrets are the cluster's Secrets, written to every step's Secret
 	// file; order keeps the files stable.
 	secrets []*v1.Secret
+	// plugin is the credential provider scene's set-up, nil before it.
+	plugin  *demoPluginSetup
 	seq     int
 	section string
 	rows    []demoRow
@@ -209,7 +224,7 @@ func runDemo(ctx context.Context, deps *Deps, o *demoOptions) (err error) {
 
 // demoUsers are the registry accounts. Passwords are random and never
 // printed.
-var demoUsers = []string{"alice", "alice-rotated", "bob", "ci-1", "ci-2", "ci-3", "ci-4"}
+var demoUsers = []string{"alice", "alice-rotated", "bob", "ci-1", "ci-2", "ci-3", "ci-4", "robot-a", "robot-b"}
 
 // demoRepos says who may pull which repository of the demo registry.
 var demoRepos = map[string]registry.Access{
@@ -221,7 +236,8 @@ var demoRepos = map[string]registry.Access{
 	"team-a/crash":      {Users: []string{"alice"}},
 	"team-a/gc-old":     {Users: []string{"alice"}},
 	"team-a/gc-new":     {Users: []string{"alice"}},
-	"team-b/app":        {Users: []string{"bob"}},
+	"team-a/sa-app":     {Users: []string{"robot-a"}}, // through the credential provider plugin
+	"team-b/app":        {Users: []string{"bob", "robot-b"}},
 	"public/tools":      {Anonymous: true},
 }
 
@@ -305,13 +321,19 @@ func (e *demoEnv) preload(image string) error {
 // invoke runs kubelet-imagectl in-process and returns its stdout and exit
 // code. Exit codes other than 0 and 1 are errors (with stderr).
 func (e *demoEnv) invoke(args ...string) ([]byte, int, error) {
+	return e.invokeWith(e.deps.NewKubeClient, args...)
+}
+
+// invokeWith is invoke with an API client factory: the stand-in API
+// server's for the credential provider scene.
+func (e *demoEnv) invokeWith(newKubeClient KubeClientFactory, args ...string) ([]byte, int, error) {
 	var stdout, stderr bytes.Buffer
 	logger := klog.FromContext(e.ctx)
 	code := Run(e.ctx, args, &Deps{
 		Stdout:          &stdout,
 		Stderr:          &stderr,
 		NewImageService: e.deps.NewImageService,
-		NewKubeClient:   e.deps.NewKubeClient,
+		NewKubeClient:   newKubeClient,
 		Now:             e.deps.Now,
 		Logger:          &logger,
 	})
@@ -346,24 +368,48 @@ func (e *demoEnv) ensure(step demoStep) error {
 		return err
 	}
 	args := []string{"ensure", "--root-dir", e.rootDir, "--runtime-endpoint", e.endpoint, "--docker-config", "", "-o", "json"}
+	if step.api && e.plugin == nil {
+		return errors.New("a step reads the stand-in API server before it was started")
+	}
 	for _, p := range step.pods {
 		pod := &v1.Pod{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 			ObjectMeta: metav1.ObjectMeta{Namespace: p.namespace, Name: p.name},
 			Spec: v1.PodSpec{
-				Containers: []v1.Container{{Name: "app", Image: p.image, ImagePullPolicy: p.pullPolicy}},
+				Containers:         []v1.Container{{Name: "app", Image: p.image, ImagePullPolicy: p.pullPolicy}},
+				ServiceAccountName: p.serviceAccount,
 			},
 		}
 		for _, s := range p.secrets {
 			pod.Spec.ImagePullSecrets = append(pod.Spec.ImagePullSecrets, v1.LocalObjectReference{Name: s})
 		}
+		if step.api {
+			// The API server gives every pod a UID; tokens are bound to it.
+			pod.UID = uuid.NewUUID()
+		}
 		path := filepath.Join(dir, p.namespace+"-"+p.name+".yaml")
 		if err := writeManifest(path, pod); err != nil {
 			return err
 		}
+		if step.api {
+			// The manifest stays for --keep; ensure reads the pod from the
+			// stand-in API server.
+			if err := e.plugin.api.putPod(e.ctx, pod); err != nil {
+				return err
+			}
+			args = append(args, "--pod-name", p.namespace+"/"+p.name)
+			continue
+		}
 		args = append(args, "--pod", path)
 	}
-	if len(e.secrets) > 0 {
+	newKubeClient := e.deps.NewKubeClient
+	if step.api {
+		args = append(args, "--kubeconfig", e.plugin.kubeconfig,
+			"--image-credential-provider-config", e.plugin.providersConfig,
+			"--image-credential-provider-bin-dir", e.plugin.binDir)
+		newKubeClient = func(string) (kubernetes.Interface, error) { return e.plugin.api.client, nil }
+	}
+	if len(e.secrets) > 0 && !step.api {
 		docs := make([]any, 0, len(e.secrets))
 		for _, s := range e.secrets {
 			docs = append(docs, s)
@@ -397,7 +443,7 @@ func (e *demoEnv) ensure(step demoStep) error {
 	}
 
 	e.reg.ResetAccessLog()
-	stdout, _, err := e.invoke(args...)
+	stdout, _, err := e.invokeWith(newKubeClient, args...)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/uuid"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 
@@ -44,6 +46,7 @@ var (
 	ruleNodeAccessible     = string(pullmanager.VerificationNodeAccessible)
 	ruleSecretHash         = string(pullmanager.VerificationSecretHash)
 	ruleSecretCoordinates  = string(pullmanager.VerificationSecretCoordinates)
+	ruleServiceAccount     = string(pullmanager.VerificationServiceAccount)
 	ruleMustPull           = string(pullmanager.VerificationMustPull)
 )
 
@@ -353,7 +356,139 @@ func (e *demoEnv) story() error {
 	}}); err != nil {
 		return err
 	}
-	return e.collectAndPrune(cutoff, []string{gcOld, gcNew}, ids["team-a/gc-old:1.0"], ids["team-a/gc-new:1.0"])
+	if err := e.collectAndPrune(cutoff, []string{gcOld, gcNew}, ids["team-a/gc-old:1.0"], ids["team-a/gc-new:1.0"]); err != nil {
+		return err
+	}
+	return e.serviceAccountStory()
+}
+
+// saPod builds a pod of the credential provider scene: no pull Secret, a
+// service account.
+func saPod(scenario, namespace, name, image string, pullPolicy v1.PullPolicy, serviceAccount string, w demoWant) demoPod {
+	return demoPod{scenario: scenario, namespace: namespace, name: name, image: image, pullPolicy: pullPolicy, serviceAccount: serviceAccount, want: w}
+}
+
+// serviceAccountStory is the credential provider scene: pods without pull
+// Secrets whose credentials come from the demo's plugin, which exchanges
+// the pod's service account token for its tenant's credentials. Both
+// namespaces have a service account named builder: team-a's is tenant a
+// (robot-a, who may pull team-a/sa-app), team-b's tenant b (robot-b, whom
+// the registry refuses there).
+func (e *demoEnv) serviceAccountStory() error {
+	never, ifNotPresent := v1.PullNever, v1.PullIfNotPresent
+	host := e.reg.Addr()
+	image := e.ref("team-a/sa-app:1.0")
+	repo := host + "/team-a/sa-app"
+	pushed, err := e.push("team-a/sa-app:1.0")
+	if err != nil {
+		return err
+	}
+	const sa = "builder"
+	serviceAccount := func(namespace, tenant string) *v1.ServiceAccount {
+		return &v1.ServiceAccount{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: sa, UID: uuid.NewUUID(),
+				Annotations: map[string]string{demoTenantAnnotation: tenant}},
+		}
+	}
+	saA, saB := serviceAccount("team-a", "a"), serviceAccount("team-b", "b")
+	tenants := map[string]map[string]demoCredential{
+		"a": {host: {Username: "robot-a", Password: e.passwords["robot-a"]}},
+		"b": {host: {Username: "robot-b", Password: e.passwords["robot-b"]}},
+	}
+	if err := e.startPlugin(tenants,
+		&v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a", UID: uuid.NewUUID()}},
+		&v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-b", UID: uuid.NewUUID()}},
+		saA, saB,
+	); err != nil {
+		return err
+	}
+	step := func(pods ...demoPod) error { return e.ensure(demoStep{api: true, pods: pods}) }
+	recordsAccounts := func(what string, want ...*v1.ServiceAccount) error {
+		return e.checkRecord(pushed.ID, what, func(r *kubeletv1beta1.ImagePulledRecord) bool {
+			var got, wantKeys []string
+			for _, a := range r.CredentialMapping[repo].KubernetesServiceAccounts {
+				got = append(got, a.Namespace+"/"+a.Name+"="+a.UID)
+			}
+			for _, a := range want {
+				wantKeys = append(wantKeys, a.Namespace+"/"+a.Name+"="+string(a.UID))
+			}
+			slices.Sort(got)
+			slices.Sort(wantKeys)
+			return slices.Equal(got, wantKeys)
+		})
+	}
+
+	e.section = "A credential provider plugin and service account tokens (the API server is an in-process stand-in)"
+	if err := step(saPod("A, service account team-a/builder (tenant a)", "team-a", "a-sa", image, ifNotPresent, sa, want(resultPulled, ruleNotPresent, true))); err != nil {
+		return err
+	}
+	if err := recordsAccounts(fmt.Sprintf("the record of team-a/sa-app lists serviceaccount team-a/builder uid=%s (kubernetesServiceAccounts), no Secret", shortHash(string(saA.UID))), saA); err != nil {
+		return err
+	}
+
+	execs, err := e.pluginExecs()
+	if err != nil {
+		return err
+	}
+	tokens := e.plugin.api.tokensMinted()
+	if err := step(
+		saPod("A, another pod of team-a/builder", "team-a", "a-sa-never-1", image, never, sa, want(resultReused, ruleServiceAccount, false)),
+		saPod("A, a third pod of team-a/builder", "team-a", "a-sa-never-2", image, never, sa, want(resultReused, ruleServiceAccount, false)),
+	); err != nil {
+		return err
+	}
+	after, err := e.pluginExecs()
+	if err != nil {
+		return err
+	}
+	gotExecs, gotTokens := len(after)-len(execs), e.plugin.api.tokensMinted()-tokens
+	e.check("two pods of team-a/builder in one ensure run: one token request and one plugin exec (cached per service account)",
+		gotExecs == 1 && gotTokens == 1, fmt.Sprintf("%d execs, %d token requests", gotExecs, gotTokens))
+
+	for _, p := range []demoPod{
+		saPod("B, service account team-b/builder (tenant b)", "team-b", "b-sa-never", image, never, sa, want(resultDenied, ruleMustPull, false)),
+		saPod("B, team-b/builder: the registry refuses tenant b", "team-b", "b-sa", image, ifNotPresent, sa, want(resultFailed, ruleMustPull, true)),
+	} {
+		if err := step(p); err != nil {
+			return err
+		}
+	}
+
+	// Deleted and recreated: the same name and annotation, a new UID.
+	accounts := e.plugin.api.client.CoreV1().ServiceAccounts("team-a")
+	if err := accounts.Delete(e.ctx, sa, metav1.DeleteOptions{}); err != nil {
+		return err
+	}
+	recreated := serviceAccount("team-a", "a")
+	if _, err := accounts.Create(e.ctx, recreated, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	for _, p := range []demoPod{
+		saPod("A, team-a/builder recreated (new UID)", "team-a", "a-sa-recreated-never", image, never, sa, want(resultDenied, ruleMustPull, false)),
+		saPod("A, team-a/builder recreated: proves access by pulling", "team-a", "a-sa-recreated", image, ifNotPresent, sa, want(resultPulled, ruleMustPull, true)),
+	} {
+		if err := step(p); err != nil {
+			return err
+		}
+	}
+	if err := recordsAccounts(fmt.Sprintf("the record then lists team-a/builder under both UIDs, uid=%s and uid=%s (the old one matches no pod any more)",
+		shortHash(string(saA.UID)), shortHash(string(recreated.UID))), saA, recreated); err != nil {
+		return err
+	}
+
+	all, err := e.pluginExecs()
+	if err != nil {
+		return err
+	}
+	refused := 0
+	for _, x := range all {
+		if x.Result != demoExecOK {
+			refused++
+		}
+	}
+	e.check(fmt.Sprintf("every plugin exec verified its token and answered for the account's tenant (%d execs)", len(all)),
+		refused == 0 && len(all) > 0, fmt.Sprintf("%d of %d execs refused", refused, len(all)))
+	return nil
 }
 
 // simulateCrash leaves what a kubelet killed between the runtime pull and

@@ -148,7 +148,9 @@ func TestDemo(t *testing.T) {
 	if res.code != ExitOK {
 		t.Fatalf("demo exit code %d; stderr %q\n%s", res.code, res.stderr, res.stdout)
 	}
-	for _, w := range []string{"SCENARIO", "POLICY", "PULL POLICY", "RESULT", "RULE", "REGISTRY", "Records on disk", "decisions and", "checks are as expected"} {
+	for _, w := range []string{"SCENARIO", "POLICY", "PULL POLICY", "RESULT", "RULE", "REGISTRY", "Records on disk", "decisions and", "checks are as expected",
+		// The credential provider scene, its stand-in API server said plainly.
+		"in-process stand-in", ruleServiceAccount, "serviceaccount team-a/builder"} {
 		if !strings.Contains(res.stdout, w) {
 			t.Errorf("demo output does not contain %q", w)
 		}
