@@ -17,16 +17,19 @@
 set -o errexit -o nounset -o pipefail
 
 # Installs the Debian packages the node e2e suite needs (containerd with runc
-# and ctr, the distribution registry, htpasswd), only when one is missing.
-# Idempotent and silent when everything is already there. Root only.
+# and ctr, the distribution registry, htpasswd, etcd for the API server, and
+# openssl and curl to make its keys and certificates and ask it /readyz),
+# only when one is missing. Idempotent and silent when everything is already
+# there. Root only. The kube-apiserver itself is not a Debian package: it is
+# built from the published Go module (hack/build-e2e-kube-apiserver.sh).
 #
 # Package postinst scripts must not start system services: a system
-# containerd or a registry on :5000 would only get in the way (the e2e scripts
-# start their own daemons on their own sockets and free ports). Where no
-# policy-rc.d exists, a temporary one that refuses every start is put in place
-# for the duration of the install.
+# containerd, a registry on :5000 or an etcd on :2379 would only get in the
+# way (the e2e scripts start their own daemons on their own sockets and free
+# ports). Where no policy-rc.d exists, a temporary one that refuses every
+# start is put in place for the duration of the install.
 
-E2E_NODE_PACKAGES=(containerd runc docker-registry apache2-utils)
+E2E_NODE_PACKAGES=(containerd runc docker-registry apache2-utils etcd-server openssl curl)
 
 missing=()
 for pkg in "${E2E_NODE_PACKAGES[@]}"; do
@@ -77,12 +80,12 @@ fi
 # Belt and braces for machines whose policy-rc.d allowed starts anyway: stop
 # whatever the packages started. Their daemons are not used by the e2e run.
 if [[ -d /run/systemd/system ]]; then
-  for unit in containerd.service docker-registry.service; do
+  for unit in containerd.service docker-registry.service etcd.service; do
     systemctl stop "${unit}" >/dev/null 2>&1 || true
   done
 fi
 
-for bin in containerd containerd-shim-runc-v2 ctr runc docker-registry htpasswd; do
+for bin in containerd containerd-shim-runc-v2 ctr runc docker-registry htpasswd etcd openssl curl; do
   if ! command -v "${bin}" >/dev/null 2>&1; then
     echo "install-e2e-node-deps: ${bin} still missing after install" >&2
     exit 1

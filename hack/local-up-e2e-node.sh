@@ -18,11 +18,18 @@ set -o errexit -o nounset -o pipefail
 
 # Starts the node e2e components on this machine, as root, all on 127.0.0.1
 # and under one short temp dir: three distribution registries (tenant A with
-# two htpasswd users, tenant B with one, and one anonymous) and a containerd
-# with the CRI plugin that pulls from them over plain HTTP. Every daemon is a
-# child of this script, stopped by PID on exit, on failure and on interrupt;
-# its mounts, shim sockets and new empty cgroups are removed after it.
-# Install the packages first: hack/install-e2e-node-deps.sh.
+# two htpasswd users, tenant B with one, and one anonymous), a containerd
+# with the CRI plugin that pulls from them over plain HTTP, and a real
+# Kubernetes API server (the released kube-apiserver, built and cached by
+# hack/build-e2e-kube-apiserver.sh) over its own single-member etcd, with
+# RBAC and Node authorization, the ServiceAccount admission plugin and a
+# service-account issuer, so tests can create pods, ServiceAccounts and
+# roles and request and review bound tokens. No controller manager runs: no
+# namespace gets a "default" ServiceAccount, and a deleted namespace stays
+# Terminating. Every daemon is a child of this script, stopped by PID on
+# exit, on failure and on interrupt; its mounts, shim sockets and new empty
+# cgroups are removed after it. Install the packages first:
+# hack/install-e2e-node-deps.sh.
 #
 # Usage:
 #   hack/local-up-e2e-node.sh -- COMMAND [ARG...]
@@ -61,12 +68,26 @@ set -o errexit -o nounset -o pipefail
 #                                refusals log "error authorizing context"
 #   E2E_REGISTRY_<X>_HTTP_LOG    combined-format HTTP log (no user names)
 #   E2E_REGISTRY_<X>_CONFIG      the registry's config.yml
+#   E2E_KUBECONFIG               admin kubeconfig of the API server, all
+#                                embedded: client cert CN=e2e-admin,
+#                                O=system:masters, and the serving CA
+#   E2E_APISERVER_URL            https://127.0.0.1:<port>
+#   E2E_APISERVER_LOG            kube-apiserver's log file
+#   E2E_ETCD_LOG                 etcd's log file
+#   E2E_SERVICE_ACCOUNT_ISSUER   --service-account-issuer (also the API
+#                                server's audience): the iss of its tokens
+#   (none of these five with E2E_APISERVER=0)
 #
 # Inputs (all optional):
 #   E2E_TMPDIR                   parent of the work dir (default /tmp; keep it
 #                                short, socket paths must stay < 108 bytes)
 #   E2E_CONTAINERD_SNAPSHOTTER   skip the overlayfs probe and use this one
 #   E2E_CONTAINERD_LOG_LEVEL     containerd --log-level (default info)
+#   E2E_APISERVER=0              start no etcd and no API server
+#   E2E_KUBE_APISERVER           kube-apiserver binary to run instead of the
+#                                one hack/build-e2e-kube-apiserver.sh builds
+#                                (a cold build takes minutes, a warm one
+#                                costs nothing)
 #   E2E_ARTIFACTS                copy the daemons' logs there on teardown
 #   E2E_KEEP_WORK_DIR=1          keep the work dir (logs, images) on teardown
 
@@ -141,12 +162,26 @@ if [[ ${EUID} -ne 0 ]]; then
   e2e_node::log "must run as root: containerd mounts snapshots and runs runc"
   exit 1
 fi
-for bin in containerd containerd-shim-runc-v2 ctr runc docker-registry htpasswd; do
+apiserver=true
+[[ ${E2E_APISERVER:-1} != 0 ]] || apiserver=false
+bins=(containerd containerd-shim-runc-v2 ctr runc docker-registry htpasswd)
+[[ ${apiserver} == false ]] || bins+=(etcd openssl curl)
+for bin in "${bins[@]}"; do
   if ! command -v "${bin}" >/dev/null 2>&1; then
     e2e_node::log "${bin} not found; run hack/install-e2e-node-deps.sh first"
     exit 1
   fi
 done
+
+apiserver_bin=""
+if [[ ${apiserver} == true ]]; then
+  # Before anything starts: the first build on a machine takes minutes.
+  apiserver_bin=${E2E_KUBE_APISERVER:-$("${REPO_ROOT}/hack/build-e2e-kube-apiserver.sh")}
+  if [[ ! -x ${apiserver_bin} ]]; then
+    e2e_node::log "kube-apiserver binary ${apiserver_bin} is not executable"
+    exit 1
+  fi
+fi
 
 start_time=${EPOCHREALTIME}
 E2E_NODE_DIR=$(mktemp -d "${E2E_TMPDIR:-/tmp}/e2eXXXX")
@@ -204,6 +239,15 @@ trap 'on_signal 130' INT
 trap 'on_signal 143' TERM
 
 e2e_node::snapshot_cgroups
+# The API server is the slowest to get ready (seconds, against milliseconds
+# for the others), so it starts first and everything else starts while it
+# comes up: etcd, then the keys, then the API server without waiting for
+# etcd (it retries), then containerd and the registries.
+if [[ ${apiserver} == true ]]; then
+  e2e_node::start_etcd
+  e2e_node::apiserver_pki
+  e2e_node::start_apiserver "${apiserver_bin}"
+fi
 e2e_node::start_containerd
 
 user_a1=tenant-a-1 pass_a1=$(e2e_node::random_token)
@@ -233,6 +277,20 @@ e2e_node::env E2E_REGISTRY_B_USER1 "${user_b1}"
 e2e_node::env E2E_REGISTRY_B_PASS1 "${pass_b1}"
 
 e2e_node::wait_containerd
+if [[ ${apiserver} == true ]]; then
+  e2e_node::wait_etcd
+  if [[ ${E2E_NODE_ETCD_RESTARTED} == true ]]; then
+    # It was pointed at the ports etcd could not have.
+    e2e_node::stop_pid "${E2E_NODE_APISERVER_PID}"
+    e2e_node::start_apiserver "${apiserver_bin}"
+  fi
+  e2e_node::wait_apiserver
+  e2e_node::env E2E_KUBECONFIG "${E2E_NODE_KUBECONFIG}"
+  e2e_node::env E2E_APISERVER_URL "${E2E_NODE_APISERVER_URL}"
+  e2e_node::env E2E_APISERVER_LOG "${E2E_NODE_DIR}/logs/kube-apiserver.log"
+  e2e_node::env E2E_ETCD_LOG "${E2E_NODE_DIR}/logs/etcd.log"
+  e2e_node::env E2E_SERVICE_ACCOUNT_ISSUER "${E2E_NODE_SERVICE_ACCOUNT_ISSUER}"
+fi
 e2e_node::env E2E_WORK_DIR "${E2E_NODE_DIR}"
 e2e_node::env E2E_LOCAL_UP_PID "$$"
 e2e_node::env E2E_CONTAINERD_ENDPOINT "unix://${E2E_NODE_CONTAINERD_SOCK}"
@@ -243,8 +301,10 @@ e2e_node::env E2E_CONTAINERD_CERTS_DIR "${E2E_NODE_DIR}/containerd/certs.d"
 e2e_node::env E2E_CONTAINERD_LOG "${E2E_NODE_DIR}/logs/containerd.log"
 
 elapsed=$(awk -v a="${start_time}" -v b="${EPOCHREALTIME}" 'BEGIN {printf "%.2f", b - a}')
+apiserver_msg=""
+[[ ${apiserver} == false ]] || apiserver_msg=", kube-apiserver ${E2E_APISERVER_URL}"
 e2e_node::log "up in ${elapsed}s: containerd (${E2E_CONTAINERD_SNAPSHOTTER}) at ${E2E_CONTAINERD_ADDRESS}," \
-  "registries A ${E2E_REGISTRY_A}, B ${E2E_REGISTRY_B}, anonymous ${E2E_REGISTRY_ANON}"
+  "registries A ${E2E_REGISTRY_A}, B ${E2E_REGISTRY_B}, anonymous ${E2E_REGISTRY_ANON}${apiserver_msg}"
 
 # Written whole, then renamed, so a reader never sees half a file.
 printf '%s\n' "${E2E_NODE_ENV[@]}" >"${env_file}.tmp"

@@ -22,3 +22,4 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 git ls-files -co --exclude-standard '*.go' | xargs -r gofmt -w
 go mod tidy
 (cd staging/src/k8s.io/imagepullrecords && go mod tidy)
+(cd hack/tools/kube-apiserver && go mod tidy)

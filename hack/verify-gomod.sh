@@ -16,11 +16,16 @@
 
 set -o errexit -o nounset -o pipefail
 
-# Fails when go.mod/go.sum of either module are not tidy, or when the
-# published k8s.io modules are not all at one minor version.
+# Fails when go.mod/go.sum of a module (the main one, the staging one, the
+# kube-apiserver tools module) are not tidy, or when the published k8s.io
+# modules are not all at one minor version: those the main module uses, and
+# those the tools module builds the API server from (its replaced staging
+# modules and k8s.io/kubernetes itself), so the node e2e API server is the
+# release the client libraries belong to.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rc=0
-for dir in . staging/src/k8s.io/imagepullrecords; do
+tools=hack/tools/kube-apiserver
+for dir in . staging/src/k8s.io/imagepullrecords "${tools}"; do
   tmp=$(mktemp -d)
   cp "${dir}/go.mod" "${tmp}/go.mod"
   cp "${dir}/go.sum" "${tmp}/go.sum" 2>/dev/null || true
@@ -36,6 +41,16 @@ minors=$(go list -m -f '{{.Path}} {{.Version}}' all 2>/dev/null \
   | awk '$1 ~ /^k8s\.io\/(api|apimachinery|client-go|component-base|cri-api|cri-client|kubelet)$/ {split($2, v, "."); print v[1]"."v[2]}' | sort -u)
 if [[ $(echo "${minors}" | wc -l) -ne 1 ]]; then
   echo "published k8s.io modules at more than one minor version: ${minors}" >&2
+  rc=1
+fi
+# In the tools module the staging modules are required at v0.0.0 (as
+# k8s.io/kubernetes requires them) and replaced with releases: check the
+# replacements, and v1.X.Y of k8s.io/kubernetes as v0.X.
+tool_minors=$(cd "${tools}" && go list -m -f '{{.Path}} {{if .Replace}}{{.Replace.Version}}{{else}}{{.Version}}{{end}}' all 2>/dev/null \
+  | awk '$1 ~ /^k8s\.io\/(api|apimachinery|apiserver|client-go|component-base|kube-aggregator|kubelet|kubernetes)$/ {
+      split($2, v, "."); if ($1 == "k8s.io/kubernetes") v[1] = "v0"; print v[1]"."v[2]}' | sort -u)
+if [[ $(echo "${tool_minors}" | wc -l) -ne 1 || ${tool_minors} != "${minors}" ]]; then
+  echo "${tools}: kube-apiserver built from k8s.io modules at ${tool_minors//$'\n'/ }, the main module uses ${minors//$'\n'/ }" >&2
   rc=1
 fi
 exit ${rc}

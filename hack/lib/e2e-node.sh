@@ -17,8 +17,9 @@
 set -o errexit -o nounset -o pipefail
 
 # Shell functions that start and stop the node e2e components: distribution
-# registries and a containerd, each a plain background process of the calling
-# shell, everything under one short work directory and on loopback only.
+# registries, a containerd, an etcd and a kube-apiserver, each a plain
+# background process of the calling shell, everything under one short work
+# directory and on loopback only.
 # Sourced by hack/local-up-e2e-node.sh; every function is prefixed e2e_node::.
 #
 # State kept in globals (the caller owns E2E_NODE_DIR):
@@ -432,4 +433,202 @@ e2e_node::remove_new_cgroups() {
     grep -E "${pattern}" | sort -r | while read -r dir; do
     rmdir "${dir}" 2>/dev/null || true
   done
+}
+
+# e2e_node::apiserver_pki writes, under E2E_NODE_DIR/apiserver/pki, what the
+# API server and its admin client need: a serving CA and a serving cert for
+# 127.0.0.1 and localhost, a client CA and the admin's client cert (CN
+# e2e-admin, O system:masters: cluster-admin whatever RBAC holds), and the
+# RSA service-account key pair. ECDSA where the choice is ours, because RSA
+# key generation dominates start-up; the service-account key is RSA as the
+# tests' token verifiers expect RS256. Valid for two days.
+e2e_node::apiserver_pki() {
+  local d=${E2E_NODE_DIR}/apiserver/pki
+  mkdir -p "${d}"
+  (
+    umask 077
+    openssl genrsa -out "${d}/sa.key" 2048 2>/dev/null
+    openssl rsa -in "${d}/sa.key" -pubout -out "${d}/sa.pub" 2>/dev/null
+  ) &
+  local rsa_pid=$!
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  (
+    umask 077
+    set -o errexit
+    local name
+    for name in serving-ca client-ca; do
+      openssl req -x509 "${ec[@]}" -days 2 -subj "/CN=e2e-${name}" \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+        -keyout "${d}/${name}.key" -out "${d}/${name}.crt" 2>/dev/null
+    done
+    openssl req "${ec[@]}" -subj /CN=kube-apiserver -keyout "${d}/serving.key" 2>/dev/null |
+      openssl x509 -req -days 2 -CA "${d}/serving-ca.crt" -CAkey "${d}/serving-ca.key" -out "${d}/serving.crt" \
+        -extfile <(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n') 2>/dev/null
+    openssl req "${ec[@]}" -subj /O=system:masters/CN=e2e-admin -keyout "${d}/admin.key" 2>/dev/null |
+      openssl x509 -req -days 2 -CA "${d}/client-ca.crt" -CAkey "${d}/client-ca.key" -out "${d}/admin.crt" \
+        -extfile <(printf 'extendedKeyUsage=clientAuth\n') 2>/dev/null
+  )
+  wait "${rsa_pid}"
+  [[ -s ${d}/sa.pub && -s ${d}/serving.crt && -s ${d}/admin.crt ]] || {
+    e2e_node::log "openssl failed to write the API server's keys and certificates"
+    return 1
+  }
+}
+
+e2e_node::etcd_answers() {
+  [[ $(e2e_node::http_status 127.0.0.1 "$1" /health) == 200 ]]
+}
+
+# e2e_node::start_etcd starts a single-member etcd on free loopback client
+# and peer ports, its data dir under E2E_NODE_DIR/etcd and its log in
+# E2E_NODE_DIR/logs/etcd.log. Returns at once; e2e_node::wait_etcd waits
+# for it. Sets E2E_NODE_ETCD_URL and E2E_NODE_ETCD_PID. etcd 3.4 has no
+# --unsafe-no-fsync (3.5 added it), so writes are fsynced: a tmpfs data dir
+# was tried and made no measurable difference to the API server's start (it
+# is CPU-bound here). The short heartbeat and election timeout only make the
+# lone member elect itself sooner.
+e2e_node::start_etcd() {
+  local dir=${E2E_NODE_DIR}/etcd client peer
+  mkdir -p "${dir}" "${E2E_NODE_DIR}/logs"
+  rm -rf "${dir}/data"
+  client=$(e2e_node::free_port)
+  peer=$(e2e_node::free_port)
+  while [[ ${peer} == "${client}" ]]; do peer=$(e2e_node::free_port); done
+  E2E_NODE_ETCD_PORT=${client}
+  E2E_NODE_ETCD_URL=http://127.0.0.1:${client}
+  etcd --name e2e --data-dir "${dir}/data" \
+    --listen-client-urls "${E2E_NODE_ETCD_URL}" --advertise-client-urls "${E2E_NODE_ETCD_URL}" \
+    --listen-peer-urls "http://127.0.0.1:${peer}" --initial-advertise-peer-urls "http://127.0.0.1:${peer}" \
+    --initial-cluster "e2e=http://127.0.0.1:${peer}" --initial-cluster-state new \
+    --heartbeat-interval 20 --election-timeout 200 \
+    --logger zap --log-outputs stderr >"${E2E_NODE_DIR}/logs/etcd.log" 2>&1 &
+  E2E_NODE_ETCD_PID=$!
+  E2E_NODE_PIDS+=("${E2E_NODE_ETCD_PID}")
+}
+
+# e2e_node::wait_etcd waits until the etcd of e2e_node::start_etcd answers
+# /health, starting it again on other ports (up to 5 times) when one was
+# taken meanwhile. Succeeds with E2E_NODE_ETCD_RESTARTED=true when it did.
+e2e_node::wait_etcd() {
+  local attempt log=${E2E_NODE_DIR}/logs/etcd.log
+  E2E_NODE_ETCD_RESTARTED=false
+  for attempt in 1 2 3 4 5; do
+    if e2e_node::wait_for etcd "${E2E_NODE_ETCD_PID}" 30 e2e_node::etcd_answers "${E2E_NODE_ETCD_PORT}"; then
+      return 0
+    fi
+    e2e_node::stop_pid "${E2E_NODE_ETCD_PID}"
+    if ! grep -q 'address already in use' "${log}"; then
+      tail -n 20 "${log}" >&2 || true
+      return 1
+    fi
+    e2e_node::log "etcd: a port was taken meanwhile, trying others (attempt ${attempt})"
+    # shellcheck disable=SC2034 # read by the caller
+    E2E_NODE_ETCD_RESTARTED=true
+    e2e_node::start_etcd
+  done
+  return 1
+}
+
+# e2e_node::start_apiserver starts the kube-apiserver binary $1 on a free
+# loopback port against the etcd of e2e_node::start_etcd, with the keys and
+# certificates of e2e_node::apiserver_pki, and writes the admin kubeconfig.
+# Returns at once; e2e_node::wait_apiserver waits for /readyz. Sets
+# E2E_NODE_APISERVER_URL, E2E_NODE_APISERVER_PID, E2E_NODE_KUBECONFIG and
+# E2E_NODE_SERVICE_ACCOUNT_ISSUER.
+e2e_node::start_apiserver() {
+  local bin=$1 dir=${E2E_NODE_DIR}/apiserver port
+  local pki=${dir}/pki
+  E2E_NODE_APISERVER_BIN=${bin}
+  E2E_NODE_SERVICE_ACCOUNT_ISSUER=https://kubernetes.default.svc.cluster.local
+  port=$(e2e_node::free_port)
+  E2E_NODE_APISERVER_PORT=${port}
+  E2E_NODE_APISERVER_URL=https://127.0.0.1:${port}
+  mkdir -p "${dir}/certs" "${E2E_NODE_DIR}/logs"
+  # Flags beyond the defaults, and why:
+  # - --endpoint-reconciler-type=none: the reconciler of the "kubernetes"
+  #   Service refuses a loopback advertise address and the API server then
+  #   exits; nothing here routes to that Service anyway.
+  # - --cert-dir: where it would write anything of its own (it writes
+  #   nothing, given a serving cert), so never /var/run/kubernetes.
+  # - --service-cluster-ip-range: a flag value only, nothing binds there.
+  # The default admission plugins stay on, ServiceAccount included: no
+  # controller manager runs, so no "default" ServiceAccount exists and a
+  # test creates the ServiceAccounts its pods use. etcd 3.4 lacks
+  # RequestWatchProgress; the API server notices and serves consistent
+  # lists from etcd instead of its watch cache, which is all it costs.
+  "${bin}" \
+    --etcd-servers="${E2E_NODE_ETCD_URL}" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="${port}" \
+    --tls-cert-file="${pki}/serving.crt" --tls-private-key-file="${pki}/serving.key" \
+    --cert-dir="${dir}/certs" \
+    --client-ca-file="${pki}/client-ca.crt" \
+    --authorization-mode=Node,RBAC \
+    --service-account-issuer="${E2E_NODE_SERVICE_ACCOUNT_ISSUER}" \
+    --api-audiences="${E2E_NODE_SERVICE_ACCOUNT_ISSUER}" \
+    --service-account-key-file="${pki}/sa.pub" \
+    --service-account-signing-key-file="${pki}/sa.key" \
+    --service-cluster-ip-range=10.0.0.0/24 \
+    --endpoint-reconciler-type=none \
+    >"${E2E_NODE_DIR}/logs/kube-apiserver.log" 2>&1 &
+  E2E_NODE_APISERVER_PID=$!
+  E2E_NODE_PIDS+=("${E2E_NODE_APISERVER_PID}")
+  e2e_node::write_kubeconfig "${dir}/admin.kubeconfig"
+  # shellcheck disable=SC2034 # read by the caller
+  E2E_NODE_KUBECONFIG=${dir}/admin.kubeconfig
+}
+
+# e2e_node::write_kubeconfig PATH writes a kubeconfig for the admin identity
+# (client cert CN e2e-admin, O system:masters) with everything embedded.
+e2e_node::write_kubeconfig() {
+  local pki=${E2E_NODE_DIR}/apiserver/pki
+  (
+    umask 077
+    cat >"$1.tmp" <<EOT
+apiVersion: v1
+kind: Config
+clusters:
+- name: e2e
+  cluster:
+    server: ${E2E_NODE_APISERVER_URL}
+    certificate-authority-data: $(base64 -w0 "${pki}/serving-ca.crt")
+users:
+- name: e2e-admin
+  user:
+    client-certificate-data: $(base64 -w0 "${pki}/admin.crt")
+    client-key-data: $(base64 -w0 "${pki}/admin.key")
+contexts:
+- name: e2e
+  context:
+    cluster: e2e
+    user: e2e-admin
+current-context: e2e
+EOT
+    mv "$1.tmp" "$1"
+  )
+}
+
+e2e_node::apiserver_ready() {
+  local pki=${E2E_NODE_DIR}/apiserver/pki
+  [[ $(curl -s --max-time 2 --cacert "${pki}/serving-ca.crt" --cert "${pki}/admin.crt" --key "${pki}/admin.key" \
+    "${E2E_NODE_APISERVER_URL}/readyz" 2>/dev/null) == ok ]]
+}
+
+# e2e_node::wait_apiserver waits until the API server of
+# e2e_node::start_apiserver answers ok on /readyz to the admin, starting it
+# again on another port (up to 5 times) when its port was taken meanwhile.
+e2e_node::wait_apiserver() {
+  local attempt log=${E2E_NODE_DIR}/logs/kube-apiserver.log
+  for attempt in 1 2 3 4 5; do
+    if e2e_node::wait_for kube-apiserver "${E2E_NODE_APISERVER_PID}" 60 e2e_node::apiserver_ready; then
+      return 0
+    fi
+    e2e_node::stop_pid "${E2E_NODE_APISERVER_PID}"
+    if ! grep -q 'address already in use' "${log}"; then
+      tail -n 30 "${log}" >&2 || true
+      return 1
+    fi
+    e2e_node::log "kube-apiserver: port ${E2E_NODE_APISERVER_PORT} taken meanwhile, trying another (attempt ${attempt})"
+    e2e_node::start_apiserver "${E2E_NODE_APISERVER_BIN}"
+  done
+  return 1
 }

@@ -40,6 +40,10 @@ const (
 	EnvContainerdCertsDir  = "E2E_CONTAINERD_CERTS_DIR"
 	EnvWorkDir             = "E2E_WORK_DIR"
 	envRegistryPrefix      = "E2E_REGISTRY_"
+
+	EnvKubeconfig           = "E2E_KUBECONFIG"
+	EnvAPIServerURL         = "E2E_APISERVER_URL"
+	EnvServiceAccountIssuer = "E2E_SERVICE_ACCOUNT_ISSUER"
 )
 
 // Names of the registries hack/local-up-e2e-node.sh starts.
@@ -101,6 +105,17 @@ type Config struct {
 	// Registries by name (RegistryA, RegistryB, RegistryAnon, or any other
 	// E2E_REGISTRY_<X> found).
 	Registries map[string]*Registry
+
+	// Kubeconfig is the path of a kubeconfig with an identity allowed
+	// everything on the API server under test (hack/local-up-e2e-node.sh
+	// writes one for system:masters); empty when no API server runs.
+	Kubeconfig string
+	// APIServerURL is that API server's URL (https://host:port), for tests
+	// that hand it to something other than a client built from Kubeconfig.
+	APIServerURL string
+	// ServiceAccountIssuer is the API server's --service-account-issuer,
+	// the iss claim of the tokens it issues.
+	ServiceAccountIssuer string
 }
 
 // Registry returns the registry of that name, or an error naming the
@@ -138,11 +153,14 @@ func LoadConfig() (*Config, error) {
 // ConfigFromEnv builds a Config from environment names and values.
 func ConfigFromEnv(env map[string]string) (*Config, error) {
 	c := &Config{
-		ContainerdEndpoint:  env[EnvContainerdEndpoint],
-		ContainerdNamespace: env[EnvContainerdNamespace],
-		ContainerdCertsDir:  env[EnvContainerdCertsDir],
-		WorkDir:             env[EnvWorkDir],
-		Registries:          map[string]*Registry{},
+		ContainerdEndpoint:   env[EnvContainerdEndpoint],
+		ContainerdNamespace:  env[EnvContainerdNamespace],
+		ContainerdCertsDir:   env[EnvContainerdCertsDir],
+		WorkDir:              env[EnvWorkDir],
+		Registries:           map[string]*Registry{},
+		Kubeconfig:           env[EnvKubeconfig],
+		APIServerURL:         env[EnvAPIServerURL],
+		ServiceAccountIssuer: env[EnvServiceAccountIssuer],
 	}
 	if c.ContainerdEndpoint == "" {
 		return nil, ErrNotConfigured
@@ -183,6 +201,7 @@ func ConfigFromEnv(env map[string]string) (*Config, error) {
 func (c *Config) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ContainerdEndpoint, "e2e-containerd-endpoint", c.ContainerdEndpoint, "CRI endpoint of the containerd under test (unix:///path)")
 	fs.StringVar(&c.ContainerdNamespace, "e2e-containerd-namespace", c.ContainerdNamespace, "containerd namespace of the CRI plugin")
+	fs.StringVar(&c.Kubeconfig, "e2e-kubeconfig", c.Kubeconfig, "kubeconfig of an admin of the API server under test (credentials stay in the file)")
 	for _, name := range []string{RegistryA, RegistryB, RegistryAnon} {
 		r, ok := c.Registries[name]
 		if !ok {

@@ -59,6 +59,11 @@ func TestConfigFromEnv(t *testing.T) {
 				"E2E_REGISTRY_ANON_USER2":      "ignored-without-user1",
 				"E2E_CONTAINERD_SNAPSHOTTER":   "overlayfs",
 				"E2E_REGISTRY_ANON_ACCESS_LOG": "/tmp/e2eX/registry/anon/access.log",
+				"E2E_KUBECONFIG":               "/tmp/e2eX/apiserver/admin.kubeconfig",
+				"E2E_APISERVER_URL":            "https://127.0.0.1:20004",
+				"E2E_APISERVER_LOG":            "/tmp/e2eX/logs/kube-apiserver.log",
+				"E2E_ETCD_LOG":                 "/tmp/e2eX/logs/etcd.log",
+				"E2E_SERVICE_ACCOUNT_ISSUER":   "https://kubernetes.default.svc.cluster.local",
 			},
 			want: &Config{
 				ContainerdEndpoint:  "unix:///tmp/e2eX/run/containerd.sock",
@@ -79,6 +84,9 @@ func TestConfigFromEnv(t *testing.T) {
 						Insecure:  true,
 					},
 				},
+				Kubeconfig:           "/tmp/e2eX/apiserver/admin.kubeconfig",
+				APIServerURL:         "https://127.0.0.1:20004",
+				ServiceAccountIssuer: "https://kubernetes.default.svc.cluster.local",
 			},
 		},
 		{
@@ -175,6 +183,7 @@ func TestConfigAddFlags(t *testing.T) {
 		"E2E_REGISTRY_A":          "127.0.0.1:20001",
 		"E2E_REGISTRY_A_USER1":    "u",
 		"E2E_REGISTRY_A_PASS1":    "p",
+		"E2E_KUBECONFIG":          "/from/env.kubeconfig",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -185,6 +194,7 @@ func TestConfigAddFlags(t *testing.T) {
 		"--e2e-containerd-endpoint=unix:///run/containerd/containerd.sock",
 		"--e2e-registry-a=registry.node.example:5000",
 		"--e2e-registry-anon-access-log=/var/log/registry.json",
+		"--e2e-kubeconfig=/etc/kubernetes/admin.conf",
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -203,5 +213,8 @@ func TestConfigAddFlags(t *testing.T) {
 	}
 	if got := cfg.Registries[RegistryAnon].AccessLog.Path; got != "/var/log/registry.json" {
 		t.Errorf("anonymous registry access log %q after flags", got)
+	}
+	if cfg.Kubeconfig != "/etc/kubernetes/admin.conf" {
+		t.Errorf("kubeconfig %q after flags", cfg.Kubeconfig)
 	}
 }

@@ -23,8 +23,9 @@ limitations under the License.
 // images and pushes them to a registry with go-containerregistry (Push,
 // NewImage), reads a registry's JSON log to tell who fetched which manifest
 // (AccessLog), opens a CRI image client on the containerd socket
-// (NewImageService), and runs a registry of a test's own that it can stop and
-// start again (StartLocalRegistry), for "registry down" cases.
+// (NewImageService), runs a registry of a test's own that it can stop and
+// start again (StartLocalRegistry), for "registry down" cases, and builds a
+// client-go clientset for the API server (NewClientset, RequireAPIServer).
 //
 // Environment (hack/local-up-e2e-node.sh documents every name):
 //
@@ -37,7 +38,12 @@ limitations under the License.
 //	E2E_REGISTRY_<X>_PASS<n>     password of user n
 //	E2E_REGISTRY_<X>_ACCESS_LOG  the registry's JSON log, if readable here
 //	E2E_REGISTRY_<X>_INSECURE    "true": plain HTTP even off loopback
+//	E2E_KUBECONFIG               admin kubeconfig of the API server, if any
+//	E2E_APISERVER_URL            its URL
+//	E2E_SERVICE_ACCOUNT_ISSUER   its --service-account-issuer
 //
 // Without E2E_CONTAINERD_ENDPOINT, LoadConfig returns ErrNotConfigured and
-// the tests that need the components skip.
+// the tests that need the components skip. Tests that need the API server
+// call RequireAPIServer, which also skips them without E2E_KUBECONFIG
+// (hack/local-up-e2e-node.sh with E2E_APISERVER=0 starts none).
 package framework
