@@ -19,9 +19,10 @@ limitations under the License.
 // effective gate a node tool runs with.
 //
 // This tree emulates Kubernetes 1.37 (EmulationVersion), so every gate takes
-// its default from the spec valid at 1.37: KubeletEnsureSecretPulledImages is
-// beta and on. The effective gate is computed as the kubelet computes it:
-// defaults, then the configuration file's featureGates, then the
-// --feature-gates flag, merged key by key (MergeFeatureGates,
+// its default from the spec valid at 1.37: KubeletEnsureSecretPulledImages
+// (beta since 1.35) and KubeletServiceAccountTokenForCredentialProviders
+// (beta since 1.34) are on. The effective gate is computed as the kubelet
+// computes it: defaults, then the configuration file's featureGates, then
+// the --feature-gates flag, merged key by key (MergeFeatureGates,
 // NewFeatureGate).
 package features

@@ -23,6 +23,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/util/version"
+	"k8s.io/component-base/featuregate"
 	featuregatetesting "k8s.io/component-base/featuregate/testing"
 )
 
@@ -30,22 +31,29 @@ func TestDefaultGateAtEmulationVersion(t *testing.T) {
 	if got, want := DefaultMutableFeatureGate.EmulationVersion().String(), "1.37"; got != want {
 		t.Errorf("EmulationVersion() = %q, want %q", got, want)
 	}
-	if !DefaultFeatureGate.Enabled(KubeletEnsureSecretPulledImages) {
-		t.Errorf("%s is off by default at 1.37, want on (beta since 1.35)", KubeletEnsureSecretPulledImages)
+	for _, gate := range []featuregate.Feature{KubeletEnsureSecretPulledImages, KubeletServiceAccountTokenForCredentialProviders} {
+		if !DefaultFeatureGate.Enabled(gate) {
+			t.Errorf("%s is off by default at 1.37, want on (beta)", gate)
+		}
 	}
 }
 
 func TestGateByEmulationVersion(t *testing.T) {
 	tests := []struct {
 		name      string
+		feature   featuregate.Feature
 		emulation *version.Version
 		want      bool
 	}{
-		{name: "before alpha", emulation: version.MajorMinor(1, 32), want: false},
-		{name: "alpha", emulation: version.MajorMinor(1, 33), want: false},
-		{name: "still alpha", emulation: version.MajorMinor(1, 34), want: false},
-		{name: "beta", emulation: version.MajorMinor(1, 35), want: true},
-		{name: "this tree", emulation: version.MajorMinor(1, 37), want: true},
+		{name: "ensure secret pulled images before alpha", feature: KubeletEnsureSecretPulledImages, emulation: version.MajorMinor(1, 32), want: false},
+		{name: "ensure secret pulled images alpha", feature: KubeletEnsureSecretPulledImages, emulation: version.MajorMinor(1, 33), want: false},
+		{name: "ensure secret pulled images still alpha", feature: KubeletEnsureSecretPulledImages, emulation: version.MajorMinor(1, 34), want: false},
+		{name: "ensure secret pulled images beta", feature: KubeletEnsureSecretPulledImages, emulation: version.MajorMinor(1, 35), want: true},
+		{name: "ensure secret pulled images this tree", feature: KubeletEnsureSecretPulledImages, emulation: version.MajorMinor(1, 37), want: true},
+		{name: "service account tokens before alpha", feature: KubeletServiceAccountTokenForCredentialProviders, emulation: version.MajorMinor(1, 32), want: false},
+		{name: "service account tokens alpha", feature: KubeletServiceAccountTokenForCredentialProviders, emulation: version.MajorMinor(1, 33), want: false},
+		{name: "service account tokens beta", feature: KubeletServiceAccountTokenForCredentialProviders, emulation: version.MajorMinor(1, 34), want: true},
+		{name: "service account tokens this tree", feature: KubeletServiceAccountTokenForCredentialProviders, emulation: version.MajorMinor(1, 37), want: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,8 +63,8 @@ func TestGateByEmulationVersion(t *testing.T) {
 			if err := gate.SetEmulationVersion(tc.emulation); err != nil {
 				t.Fatalf("SetEmulationVersion(%s): %v", tc.emulation, err)
 			}
-			if got := gate.Enabled(KubeletEnsureSecretPulledImages); got != tc.want {
-				t.Errorf("Enabled at %s = %v, want %v", tc.emulation, got, tc.want)
+			if got := gate.Enabled(tc.feature); got != tc.want {
+				t.Errorf("%s enabled at %s = %v, want %v", tc.feature, tc.emulation, got, tc.want)
 			}
 		})
 	}
@@ -66,6 +74,16 @@ func TestDefaultGateEmulating134(t *testing.T) {
 	featuregatetesting.SetFeatureGateEmulationVersionDuringTest(t, DefaultFeatureGate, version.MajorMinor(1, 34))
 	if DefaultFeatureGate.Enabled(KubeletEnsureSecretPulledImages) {
 		t.Errorf("%s is on when emulating 1.34, want off (alpha)", KubeletEnsureSecretPulledImages)
+	}
+	if !DefaultFeatureGate.Enabled(KubeletServiceAccountTokenForCredentialProviders) {
+		t.Errorf("%s is off when emulating 1.34, want on (beta)", KubeletServiceAccountTokenForCredentialProviders)
+	}
+}
+
+func TestDefaultGateEmulating133(t *testing.T) {
+	featuregatetesting.SetFeatureGateEmulationVersionDuringTest(t, DefaultFeatureGate, version.MajorMinor(1, 33))
+	if DefaultFeatureGate.Enabled(KubeletServiceAccountTokenForCredentialProviders) {
+		t.Errorf("%s is on when emulating 1.33, want off (alpha)", KubeletServiceAccountTokenForCredentialProviders)
 	}
 }
 
@@ -94,6 +112,7 @@ func TestNewFeatureGate(t *testing.T) {
 		{name: "turned off", overrides: map[string]bool{"KubeletEnsureSecretPulledImages": false}, want: false},
 		{name: "turned on", overrides: map[string]bool{"KubeletEnsureSecretPulledImages": true}, want: true},
 		{name: "AllBeta=false does not override an explicit setting", overrides: map[string]bool{"AllBeta": false, "KubeletEnsureSecretPulledImages": true}, want: true},
+		{name: "another gate turned off leaves it alone", overrides: map[string]bool{"KubeletServiceAccountTokenForCredentialProviders": false}, want: true},
 		{
 			name:      "unknown gate",
 			overrides: map[string]bool{"KubeletEnsureSecretPulledImages": true, "NoSuchGate": true},
@@ -117,6 +136,30 @@ func TestNewFeatureGate(t *testing.T) {
 				t.Fatalf("NewFeatureGate() error = %v", err)
 			}
 			if got := gate.Enabled(KubeletEnsureSecretPulledImages); got != tc.want {
+				t.Errorf("Enabled() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNewFeatureGateServiceAccountTokens(t *testing.T) {
+	tests := []struct {
+		name      string
+		overrides map[string]bool
+		want      bool
+	}{
+		{name: "default", overrides: nil, want: true},
+		{name: "turned off", overrides: map[string]bool{"KubeletServiceAccountTokenForCredentialProviders": false}, want: false},
+		{name: "AllBeta=false turns it off", overrides: map[string]bool{"AllBeta": false}, want: false},
+		{name: "ensure secret pulled images off leaves it on", overrides: map[string]bool{"KubeletEnsureSecretPulledImages": false}, want: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			gate, err := NewFeatureGate(tc.overrides)
+			if err != nil {
+				t.Fatalf("NewFeatureGate() error = %v", err)
+			}
+			if got := gate.Enabled(KubeletServiceAccountTokenForCredentialProviders); got != tc.want {
 				t.Errorf("Enabled() = %v, want %v", got, tc.want)
 			}
 		})
@@ -218,7 +261,9 @@ func TestParseFeatureGates(t *testing.T) {
 		{name: "last wins", value: "KubeletEnsureSecretPulledImages=true,KubeletEnsureSecretPulledImages=false", want: map[string]bool{"KubeletEnsureSecretPulledImages": false}},
 		{name: "missing value", value: "KubeletEnsureSecretPulledImages", wantErr: `feature gate "KubeletEnsureSecretPulledImages": missing`},
 		{name: "not a bool", value: "KubeletEnsureSecretPulledImages=yes", wantErr: `value "yes" is not a boolean`},
+		{name: "both gates", value: "KubeletEnsureSecretPulledImages=true,KubeletServiceAccountTokenForCredentialProviders=false", want: map[string]bool{"KubeletEnsureSecretPulledImages": true, "KubeletServiceAccountTokenForCredentialProviders": false}},
 		{name: "unknown", value: "Typo=true", wantErr: `unknown feature gate "Typo"`, wantIs: ErrUnknownFeatureGate},
+		{name: "unknown lists the known gates", value: "Typo=true", wantErr: "KubeletServiceAccountTokenForCredentialProviders", wantIs: ErrUnknownFeatureGate},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,6 +28,15 @@ import (
 // KEP: https://kep.k8s.io/2535
 const KubeletEnsureSecretPulledImages featuregate.Feature = "KubeletEnsureSecretPulledImages"
 
+// KubeletServiceAccountTokenForCredentialProviders lets a credential
+// provider plugin that sets tokenAttributes receive a service account token
+// bound to the pod whose image is pulled, and the pod's service account
+// annotations the plugin asked for (KEP-4412). Off, a configuration with
+// tokenAttributes is rejected.
+//
+// KEP: https://kep.k8s.io/4412
+const KubeletServiceAccountTokenForCredentialProviders featuregate.Feature = "KubeletServiceAccountTokenForCredentialProviders"
+
 // EmulationVersion is the Kubernetes version whose feature defaults this tree
 // applies. Upstream derives it from the binary version; this tree is not a
 // whole kubelet, so it is pinned here.
@@ -40,6 +49,10 @@ var defaultVersionedKubernetesFeatureGates = map[featuregate.Feature]featuregate
 	KubeletEnsureSecretPulledImages: {
 		{Version: version.MajorMinor(1, 33), Default: false, PreRelease: featuregate.Alpha},
 		{Version: version.MajorMinor(1, 35), Default: true, PreRelease: featuregate.Beta},
+	},
+	KubeletServiceAccountTokenForCredentialProviders: {
+		{Version: version.MajorMinor(1, 33), Default: false, PreRelease: featuregate.Alpha},
+		{Version: version.MajorMinor(1, 34), Default: true, PreRelease: featuregate.Beta},
 	},
 }
 
