@@ -96,6 +96,13 @@ func (dk *BasicDockerKeyring) Lookup(image string) ([]TrackedAuthConfig, bool) {
 	if !ok {
 		return nil, false
 	}
+	out := dk.lookupKey(target)
+	return out, len(out) > 0
+}
+
+// lookupKey returns every credential whose key matches target, most
+// specific first.
+func (dk *BasicDockerKeyring) lookupKey(target registryKey) []TrackedAuthConfig {
 	dk.mu.RLock()
 	defer dk.mu.RUnlock()
 	var out []TrackedAuthConfig
@@ -104,7 +111,7 @@ func (dk *BasicDockerKeyring) Lookup(image string) ([]TrackedAuthConfig, bool) {
 			out = append(out, e.creds...)
 		}
 	}
-	return out, len(out) > 0
+	return out
 }
 
 // UnionDockerKeyring looks up every keyring in order and concatenates their
