@@ -35,7 +35,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/uuid"
-	"k8s.io/client-go/kubernetes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/yaml"
@@ -66,8 +65,9 @@ by records prune; then a credential provider plugin with service account
 tokens: a tenant's pod pulls through the plugin, pods of the same service
 account reuse the image, another tenant's and a recreated service account's
 must pull, and the plugin's cache saves execs. That scene's API server is an
-in-process stand-in (a fake clientset minting HMAC tokens for the demo's
-plugin); the plugin is this executable, run by the real exec path.
+in-process stand-in (a loopback HTTP server, reached through a kubeconfig,
+minting HMAC tokens for the demo's plugin); the plugin is this executable,
+run by the real exec path.
 
 Every step runs "kubelet-imagectl ensure" (or "records prune") in-process with
 generated manifests and a KubeletConfiguration file, each run a fresh image
@@ -260,6 +260,9 @@ func (e *demoEnv) start() error {
 }
 
 func (e *demoEnv) stop() {
+	if e.plugin != nil {
+		_ = e.plugin.api.stop()
+	}
 	if e.runtime != nil {
 		_ = e.runtime.Stop()
 	}
@@ -321,19 +324,13 @@ func (e *demoEnv) preload(image string) error {
 // invoke runs kubelet-imagectl in-process and returns its stdout and exit
 // code. Exit codes other than 0 and 1 are errors (with stderr).
 func (e *demoEnv) invoke(args ...string) ([]byte, int, error) {
-	return e.invokeWith(e.deps.NewKubeClient, args...)
-}
-
-// invokeWith is invoke with an API client factory: the stand-in API
-// server's for the credential provider scene.
-func (e *demoEnv) invokeWith(newKubeClient KubeClientFactory, args ...string) ([]byte, int, error) {
 	var stdout, stderr bytes.Buffer
 	logger := klog.FromContext(e.ctx)
 	code := Run(e.ctx, args, &Deps{
 		Stdout:          &stdout,
 		Stderr:          &stderr,
 		NewImageService: e.deps.NewImageService,
-		NewKubeClient:   newKubeClient,
+		NewKubeClient:   e.deps.NewKubeClient,
 		Now:             e.deps.Now,
 		Logger:          &logger,
 	})
@@ -394,7 +391,7 @@ func (e *demoEnv) ensure(step demoStep) error {
 		if step.api {
 			// The manifest stays for --keep; ensure reads the pod from the
 			// stand-in API server.
-			if err := e.plugin.api.putPod(e.ctx, pod); err != nil {
+			if err := e.plugin.api.putPod(pod); err != nil {
 				return err
 			}
 			args = append(args, "--pod-name", p.namespace+"/"+p.name)
@@ -402,12 +399,10 @@ func (e *demoEnv) ensure(step demoStep) error {
 		}
 		args = append(args, "--pod", path)
 	}
-	newKubeClient := e.deps.NewKubeClient
 	if step.api {
 		args = append(args, "--kubeconfig", e.plugin.kubeconfig,
 			"--image-credential-provider-config", e.plugin.providersConfig,
 			"--image-credential-provider-bin-dir", e.plugin.binDir)
-		newKubeClient = func(string) (kubernetes.Interface, error) { return e.plugin.api.client, nil }
 	}
 	if len(e.secrets) > 0 && !step.api {
 		docs := make([]any, 0, len(e.secrets))
@@ -443,7 +438,7 @@ func (e *demoEnv) ensure(step demoStep) error {
 	}
 
 	e.reg.ResetAccessLog()
-	stdout, _, err := e.invokeWith(newKubeClient, args...)
+	stdout, _, err := e.invoke(args...)
 	if err != nil {
 		return err
 	}

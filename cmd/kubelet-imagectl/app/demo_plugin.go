@@ -30,7 +30,7 @@ package app
 // (test/e2e_node/plugins/tokenexchange) sends a real TokenReview to a real
 // kube-apiserver, which checks the token's signature, audience, expiry and
 // pod binding. The demo has no API server: its stand-in (demoAPIServer, a
-// client-go fake clientset) mints tokens as an HMAC-SHA256 over the claims
+// loopback HTTP server in this process) mints tokens as an HMAC-SHA256 over the claims
 // a bound token carries, keyed by a random key that only the demo and the
 // plugin's config file know, and the plugin verifies that HMAC and the
 // audience instead of asking an API server. Nothing else about the flow is
@@ -50,20 +50,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	v1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes/fake"
-	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/klog/v2"
 	credentialproviderv1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
 )
@@ -433,117 +426,12 @@ func readDemoExecLog(path string) ([]demoExecEntry, error) {
 	return out, nil
 }
 
-// demoAPIServer is the scene's in-process stand-in for the API server: a
-// client-go fake clientset holding Namespaces, ServiceAccounts and Pods,
-// whose TokenRequest (create serviceaccounts/token) mints HMAC tokens for
-// the demo plugin, only for its audience and only bound to an existing pod
-// of that service account, as the API server binds tokens.
-type demoAPIServer struct {
-	client   *fake.Clientset
-	key      []byte
-	audience string
-	now      func() time.Time
-
-	mu sync.Mutex
-	// minted counts the tokens handed out.
-	minted int
-}
-
-func newDemoAPIServer(key []byte, audience string, now func() time.Time, objects ...runtime.Object) *demoAPIServer {
-	s := &demoAPIServer{client: fake.NewClientset(objects...), key: key, audience: audience, now: now}
-	s.client.PrependReactor("create", "serviceaccounts", s.createToken)
-	return s
-}
-
-// tokensMinted returns how many tokens were handed out.
-func (s *demoAPIServer) tokensMinted() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.minted
-}
-
-var (
-	demoPodsResource            = v1.SchemeGroupVersion.WithResource("pods")
-	demoServiceAccountsResource = v1.SchemeGroupVersion.WithResource("serviceaccounts")
-)
-
-// createToken answers TokenRequests; other creates of service accounts go
-// on to the tracker.
-func (s *demoAPIServer) createToken(action clienttesting.Action) (bool, runtime.Object, error) {
-	create, ok := action.(clienttesting.CreateActionImpl)
-	if !ok || create.GetSubresource() != "token" {
-		return false, nil, nil
-	}
-	tr, ok := create.GetObject().(*authenticationv1.TokenRequest)
-	if !ok {
-		return true, nil, apierrors.NewBadRequest("not a TokenRequest")
-	}
-	ns, saName := create.GetNamespace(), create.Name
-	obj, err := s.client.Tracker().Get(demoServiceAccountsResource, ns, saName)
-	if err != nil {
-		return true, nil, err
-	}
-	sa := obj.(*v1.ServiceAccount)
-	if !slices.Equal(tr.Spec.Audiences, []string{s.audience}) {
-		return true, nil, apierrors.NewBadRequest(fmt.Sprintf("the stand-in API server only mints tokens for the audience %q", s.audience))
-	}
-	ref := tr.Spec.BoundObjectRef
-	if ref == nil || ref.Kind != "Pod" || ref.APIVersion != "v1" {
-		return true, nil, apierrors.NewBadRequest("the stand-in API server only mints tokens bound to a Pod")
-	}
-	obj, err = s.client.Tracker().Get(demoPodsResource, ns, ref.Name)
-	if err != nil {
-		return true, nil, err
-	}
-	pod := obj.(*v1.Pod)
-	switch {
-	case ref.UID != pod.UID:
-		return true, nil, apierrors.NewConflict(demoPodsResource.GroupResource(), ref.Name, fmt.Errorf("the bound object's UID %s is not the pod's", ref.UID))
-	case pod.Spec.ServiceAccountName != saName:
-		return true, nil, apierrors.NewBadRequest(fmt.Sprintf("pod %s/%s does not run as service account %s", ns, pod.Name, saName))
-	}
-	lifetime := time.Hour
-	if tr.Spec.ExpirationSeconds != nil {
-		lifetime = time.Duration(*tr.Spec.ExpirationSeconds) * time.Second
-	}
-	expires := s.now().Add(lifetime)
-	token, err := mintDemoToken(s.key, demoTokenClaims{
-		Namespace:          ns,
-		ServiceAccountName: saName,
-		ServiceAccountUID:  sa.UID,
-		PodName:            pod.Name,
-		PodUID:             pod.UID,
-		Audience:           s.audience,
-		ExpiresAt:          expires.Unix(),
-	})
-	if err != nil {
-		return true, nil, apierrors.NewInternalError(err)
-	}
-	s.mu.Lock()
-	s.minted++
-	s.mu.Unlock()
-	out := tr.DeepCopy()
-	out.Status = authenticationv1.TokenRequestStatus{Token: token, ExpirationTimestamp: metav1.NewTime(expires)}
-	return true, out, nil
-}
-
-// putPod stores pod, replacing a pod of the same name, as a controller
-// recreating it would.
-func (s *demoAPIServer) putPod(ctx context.Context, pod *v1.Pod) error {
-	pods := s.client.CoreV1().Pods(pod.Namespace)
-	if err := pods.Delete(ctx, pod.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	_, err := pods.Create(ctx, pod, metav1.CreateOptions{})
-	return err
-}
-
 // demoPluginSetup is the credential provider scene's files and its
 // stand-in API server.
 type demoPluginSetup struct {
 	api *demoAPIServer
-	// kubeconfig is passed to ensure --kubeconfig; nothing reads it, the
-	// stand-in API server is injected through Deps.NewKubeClient.
+	// kubeconfig is passed to ensure --kubeconfig: it points at the
+	// stand-in API server, read through the real client factory.
 	kubeconfig      string
 	providersConfig string
 	binDir          string
@@ -557,8 +445,9 @@ const demoPluginCacheDuration = 5 * time.Minute
 // startPlugin sets up the credential provider scene: the bin dir with the
 // plugin (a symlink to this executable, which answers as "demo
 // credential-provider"), the plugin's config with a new HMAC key and the
-// tenants' credentials, the CredentialProviderConfig, a kubeconfig and the
-// stand-in API server holding objects.
+// tenants' credentials, the CredentialProviderConfig, and the stand-in API
+// server holding objects, started, with a kubeconfig pointing at it. The
+// server is stopped by stop.
 func (e *demoEnv) startPlugin(tenants map[string]map[string]demoCredential, objects ...runtime.Object) error {
 	dir := filepath.Join(e.dir, "credential-provider")
 	binDir := filepath.Join(dir, "bin")
@@ -615,27 +504,16 @@ providers:
 	if err := os.WriteFile(setup.providersConfig, []byte(providers), 0o600); err != nil {
 		return err
 	}
-	const kubeconfig = `# kubelet-imagectl demo: the credential provider scene's API server is an
-# in-process stand-in (a client-go fake clientset); this file is never read.
-apiVersion: v1
-kind: Config
-clusters:
-- name: stand-in
-  cluster: {server: "https://stand-in.invalid"}
-contexts:
-- name: stand-in
-  context: {cluster: stand-in, user: kubelet}
-current-context: stand-in
-users:
-- name: kubelet
-  user: {}
-`
-	if err := os.WriteFile(setup.kubeconfig, []byte(kubeconfig), 0o600); err != nil {
+	setup.api, err = newDemoAPIServer(key, demoAudience, e.deps.Now, objects...)
+	if err != nil {
 		return err
 	}
-	setup.api = newDemoAPIServer(key, demoAudience, e.deps.Now, objects...)
+	if err := setup.api.start(); err != nil {
+		return err
+	}
+	// Set before anything else can fail, so that stop stops the server.
 	e.plugin = setup
-	return nil
+	return os.WriteFile(setup.kubeconfig, []byte(demoKubeconfig(setup.api.URL())), 0o600)
 }
 
 // pluginExecs returns the plugin's exec log so far.

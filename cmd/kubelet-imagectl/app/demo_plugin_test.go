@@ -22,6 +22,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,7 +35,9 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2/ktesting"
 	credentialproviderv1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
 )
@@ -338,13 +341,40 @@ func TestDemoPluginExec(t *testing.T) {
 	}
 }
 
+// startTestDemoAPIServer starts a stand-in API server holding objects and
+// returns it with a client built by the real factory from its kubeconfig.
+func startTestDemoAPIServer(t *testing.T, objects ...runtime.Object) (*demoAPIServer, kubernetes.Interface) {
+	t.Helper()
+	s, err := newDemoAPIServer(testDemoKey, demoAudience, func() time.Time { return testDemoNow }, objects...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("stopping the stand-in API server: %v", err)
+		}
+	})
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, []byte(demoKubeconfig(s.URL())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	client, err := newKubeClient(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, client
+}
+
 // TestDemoAPIServerTokenRequest: the stand-in API server mints a token the
 // plugin accepts only for its audience and a pod of the service account.
 func TestDemoAPIServerTokenRequest(t *testing.T) {
 	sa := &v1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "builder", UID: "uid-sa"}}
 	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "web", UID: "uid-pod"}, Spec: v1.PodSpec{ServiceAccountName: "builder"}}
 	other := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "other", UID: "uid-other"}, Spec: v1.PodSpec{ServiceAccountName: "default"}}
-	s := newDemoAPIServer(testDemoKey, demoAudience, func() time.Time { return testDemoNow }, sa, pod, other)
+	s, client := startTestDemoAPIServer(t, sa, pod, other)
 	bound := func(name, uid string) *authenticationv1.BoundObjectReference {
 		return &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: name, UID: types.UID(uid)}
 	}
@@ -368,7 +398,7 @@ func TestDemoAPIServerTokenRequest(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			minted := s.tokensMinted()
-			tr, err := s.client.CoreV1().ServiceAccounts("team-a").CreateToken(context.Background(), tc.serviceAccount, &authenticationv1.TokenRequest{
+			tr, err := client.CoreV1().ServiceAccounts("team-a").CreateToken(context.Background(), tc.serviceAccount, &authenticationv1.TokenRequest{
 				Spec: authenticationv1.TokenRequestSpec{Audiences: tc.audiences, BoundObjectRef: tc.ref},
 			}, metav1.CreateOptions{})
 			if tc.wantErr != nil {
@@ -399,6 +429,153 @@ func TestDemoAPIServerTokenRequest(t *testing.T) {
 			}
 			if s.tokensMinted() != minted+1 {
 				t.Errorf("tokens minted %d, want %d", s.tokensMinted(), minted+1)
+			}
+		})
+	}
+}
+
+// TestDemoAPIServerReads: the stand-in API server answers the typed GETs
+// of ensure --kubeconfig with the stored objects, a replaced object with
+// the new one, and anything it does not hold or serve with a NotFound
+// Status.
+func TestDemoAPIServerReads(t *testing.T) {
+	ctx := context.Background()
+	sa := &v1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "builder", UID: "uid-sa",
+		Annotations: map[string]string{demoTenantAnnotation: "a"}}}
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "web", UID: "uid-pod"},
+		Spec: v1.PodSpec{ServiceAccountName: "builder", Containers: []v1.Container{{Name: "app", Image: "127.0.0.1:5000/team-a/sa-app:1.0"}}}}
+	secret := &v1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "regcred", UID: "uid-secret"}, Type: v1.SecretTypeDockerConfigJson,
+		Data: map[string][]byte{v1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}
+	s, client := startTestDemoAPIServer(t, sa, pod, secret)
+
+	gotPod, err := client.CoreV1().Pods("team-a").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(pod.Spec, gotPod.Spec); diff != "" || gotPod.UID != pod.UID {
+		t.Errorf("pod uid %s, spec (-want +got):\n%s", gotPod.UID, diff)
+	}
+	gotSecret, err := client.CoreV1().Secrets("team-a").Get(ctx, "regcred", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(secret.Data, gotSecret.Data); diff != "" {
+		t.Errorf("secret data (-want +got):\n%s", diff)
+	}
+
+	recreated := sa.DeepCopy()
+	recreated.UID = "uid-sa-2"
+	if err := s.putServiceAccount(recreated); err != nil {
+		t.Fatal(err)
+	}
+	gotSA, err := client.CoreV1().ServiceAccounts("team-a").Get(ctx, "builder", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotSA.UID != "uid-sa-2" || gotSA.Annotations[demoTenantAnnotation] != "a" {
+		t.Errorf("service account uid %s annotations %v, want the recreated one", gotSA.UID, gotSA.Annotations)
+	}
+
+	notFound := []struct {
+		name string
+		call func() error
+	}{
+		{name: "missing secret", call: func() error {
+			_, err := client.CoreV1().Secrets("team-a").Get(ctx, "absent", metav1.GetOptions{})
+			return err
+		}},
+		{name: "pod of another namespace", call: func() error {
+			_, err := client.CoreV1().Pods("team-b").Get(ctx, "web", metav1.GetOptions{})
+			return err
+		}},
+		{name: "missing service account", call: func() error {
+			_, err := client.CoreV1().ServiceAccounts("team-a").Get(ctx, "deployer", metav1.GetOptions{})
+			return err
+		}},
+		{name: "a request it does not serve", call: func() error {
+			_, err := client.CoreV1().Pods("team-a").List(ctx, metav1.ListOptions{})
+			return err
+		}},
+	}
+	for _, tc := range notFound {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.call(); !apierrors.IsNotFound(err) {
+				t.Errorf("error %v, want NotFound", err)
+			}
+		})
+	}
+}
+
+// TestDemoAPIServerBodies: TokenRequest bodies as they come over the wire.
+// client-go sends protobuf (TestDemoAPIServerTokenRequest); JSON is read
+// too; another media type is answered 415 with a Status, as the API server
+// answers media types it does not read, and client-go then retries in
+// JSON; a body of another kind is a bad request.
+func TestDemoAPIServerBodies(t *testing.T) {
+	sa := &v1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "builder", UID: "uid-sa"}}
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "web", UID: "uid-pod"}, Spec: v1.PodSpec{ServiceAccountName: "builder"}}
+	s, _ := startTestDemoAPIServer(t, sa, pod)
+	tokenRequest := `{"kind":"TokenRequest","apiVersion":"authentication.k8s.io/v1","spec":{"audiences":["` + demoAudience + `"],` +
+		`"boundObjectRef":{"kind":"Pod","apiVersion":"v1","name":"web","uid":"uid-pod"}}}`
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		wantCode    int
+		// wantReason is the Status's reason; "" means a TokenRequest with
+		// a token is returned.
+		wantReason metav1.StatusReason
+	}{
+		{name: "JSON", contentType: "application/json", body: tokenRequest, wantCode: http.StatusCreated},
+		{name: "JSON with a charset", contentType: "application/json; charset=utf-8", body: tokenRequest, wantCode: http.StatusCreated},
+		{name: "CBOR", contentType: "application/cbor", body: "\xa0", wantCode: http.StatusUnsupportedMediaType, wantReason: metav1.StatusReasonUnsupportedMediaType},
+		{name: "no content type", body: tokenRequest, wantCode: http.StatusUnsupportedMediaType, wantReason: metav1.StatusReasonUnsupportedMediaType},
+		{name: "another kind", contentType: "application/json", body: `{"kind":"Pod","apiVersion":"v1"}`, wantCode: http.StatusBadRequest, wantReason: metav1.StatusReasonBadRequest},
+		{name: "not an object", contentType: "application/json", body: `[]`, wantCode: http.StatusBadRequest, wantReason: metav1.StatusReasonBadRequest},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			minted := s.tokensMinted()
+			req, err := http.NewRequest(http.MethodPost, s.URL()+"/api/v1/namespaces/team-a/serviceaccounts/builder/token", strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.contentType != "" {
+				req.Header.Set("Content-Type", tc.contentType)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = resp.Body.Close() }()
+			if resp.StatusCode != tc.wantCode {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.wantCode)
+			}
+			if got := resp.Header.Get("Content-Type"); got != "application/json" {
+				t.Errorf("content type %q, want application/json", got)
+			}
+			if tc.wantReason == "" {
+				var tr authenticationv1.TokenRequest
+				if err := json.NewDecoder(resp.Body).Decode(&tr); err != nil {
+					t.Fatal(err)
+				}
+				if tr.Kind != "TokenRequest" || tr.Status.Token == "" {
+					t.Errorf("response %+v, want a TokenRequest with a token", tr)
+				}
+				if s.tokensMinted() != minted+1 {
+					t.Errorf("tokens minted %d, want %d", s.tokensMinted(), minted+1)
+				}
+				return
+			}
+			var status metav1.Status
+			if err := json.NewDecoder(resp.Body).Decode(&status); err != nil {
+				t.Fatal(err)
+			}
+			if status.Kind != "Status" || status.APIVersion != "v1" || status.Status != metav1.StatusFailure || status.Reason != tc.wantReason || int(status.Code) != tc.wantCode {
+				t.Errorf("body %+v, want a Failure Status with reason %s and code %d", status, tc.wantReason, tc.wantCode)
+			}
+			if s.tokensMinted() != minted {
+				t.Errorf("a token was minted")
 			}
 		})
 	}

@@ -395,11 +395,7 @@ func (e *demoEnv) serviceAccountStory() error {
 		"a": {host: {Username: "robot-a", Password: e.passwords["robot-a"]}},
 		"b": {host: {Username: "robot-b", Password: e.passwords["robot-b"]}},
 	}
-	if err := e.startPlugin(tenants,
-		&v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a", UID: uuid.NewUUID()}},
-		&v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-b", UID: uuid.NewUUID()}},
-		saA, saB,
-	); err != nil {
+	if err := e.startPlugin(tenants, saA, saB); err != nil {
 		return err
 	}
 	step := func(pods ...demoPod) error { return e.ensure(demoStep{api: true, pods: pods}) }
@@ -455,12 +451,8 @@ func (e *demoEnv) serviceAccountStory() error {
 	}
 
 	// Deleted and recreated: the same name and annotation, a new UID.
-	accounts := e.plugin.api.client.CoreV1().ServiceAccounts("team-a")
-	if err := accounts.Delete(e.ctx, sa, metav1.DeleteOptions{}); err != nil {
-		return err
-	}
 	recreated := serviceAccount("team-a", "a")
-	if _, err := accounts.Create(e.ctx, recreated, metav1.CreateOptions{}); err != nil {
+	if err := e.plugin.api.putServiceAccount(recreated); err != nil {
 		return err
 	}
 	for _, p := range []demoPod{
