@@ -238,8 +238,9 @@ limitations under the License.
 // into a bin dir of the demo's and named in a generated
 // CredentialProviderConfig (tokenAttributes with the demo's audience,
 // cacheType ServiceAccount, the tenant annotation required). The pods and
-// their ServiceAccounts come from an in-process stand-in for the API server
-// (a client-go fake clientset behind --kubeconfig), whose TokenRequest only
+// their ServiceAccounts come from a stand-in for the API server (a small
+// HTTP server on 127.0.0.1, reached through a generated kubeconfig with
+// --kubeconfig), whose TokenRequest only
 // mints tokens bound to an existing pod of the account, as an HMAC-SHA256
 // of the claims under a random key shared with the plugin; the plugin
 // verifies it (where the node e2e suite's plugin sends a TokenReview to a
