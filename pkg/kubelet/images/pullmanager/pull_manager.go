@@ -473,21 +473,49 @@ func (m *fileBackedManager) RecordImagePullFailed(ctx context.Context, image str
 	m.removeIntentIfIdle(ctx, image)
 }
 
-// pulledByKubelet reports whether the kubelet pulled (or started pulling)
-// image under its repository name: the record has an entry for repo or an
-// empty mapping, or a pull or an intent exists for an image string with
-// this repo.
-func (m *fileBackedManager) pulledByKubelet(image, repo string, record *memRecord) bool {
-	if record != nil && (len(record.entries) == 0 || record.entry(repo) != nil) {
-		return true
+// pulledReason says why a name counts as pulled by the kubelet (step 4 of
+// the package documentation), or notPulled.
+type pulledReason uint8
+
+const (
+	// notPulled: the kubelet never pulled (nor started pulling) the image
+	// under this name.
+	notPulled pulledReason = iota
+	// pulledEntry: the record has an entry for the name, even {}.
+	pulledEntry
+	// pulledEmptyMapping: the record's mapping is empty, which counts for
+	// every name.
+	pulledEmptyMapping
+	// pulledInFlight: this process is pulling an image string of the name.
+	pulledInFlight
+	// pulledIntent: an intent exists for an image string of the name, or a
+	// broken intent file for the image itself.
+	pulledIntent
+)
+
+// pulledByKubelet reports whether, and why, the kubelet pulled (or started
+// pulling) image under its repository name: the record has an entry for
+// repo or an empty mapping, or a pull or an intent exists for an image
+// string with this repo.
+func (m *fileBackedManager) pulledByKubelet(image, repo string, record *memRecord) pulledReason {
+	if record != nil {
+		if len(record.entries) == 0 {
+			return pulledEmptyMapping
+		}
+		if record.entry(repo) != nil {
+			return pulledEntry
+		}
 	}
 	m.pullsMu.RLock()
 	inFlight := m.pullsByRepo[repo] > 0
 	m.pullsMu.RUnlock()
 	if inFlight {
-		return true
+		return pulledInFlight
 	}
-	return m.records.mem.intentForRepo(image, repo)
+	if m.records.mem.intentForRepo(image, repo) {
+		return pulledIntent
+	}
+	return notPulled
 }
 
 // MustAttemptImagePull implements PullManager. The steps are those of the
@@ -496,17 +524,37 @@ func (m *fileBackedManager) pulledByKubelet(image, repo string, record *memRecor
 func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, imageRef string, podCredentials GetPodCredentials) (decision Decision, err error) {
 	result := CheckResultError
 	defer func() { m.metrics.check(result, imageRef) }()
+	var ex *Explanation
+	if m.readOnly {
+		// Only read-only managers (dry runs, records explain) explain: the
+		// kubelet's decisions never look an explanation up.
+		ex = explanationFrom(ctx)
+	}
+	decision, result, err = m.decide(ctx, image, imageRef, podCredentials, ex)
+	if ex != nil {
+		m.describe(ex, image, imageRef, decision, err)
+	}
+	return decision, err
+}
+
+// decide is MustAttemptImagePull without the metric: the decision, the
+// metric result that goes with it and the credential resolution error. It
+// is the only place the rules are written. ex, nil on the kubelet's path,
+// notes the rule that decided and what the pod presented; its methods do
+// nothing on nil.
+func (m *fileBackedManager) decide(ctx context.Context, image, imageRef string, podCredentials GetPodCredentials, ex *Explanation) (Decision, CheckResult, error) {
 	mustPull := Decision{MustPull: true, Verification: VerificationMustPull}
 
 	// 1. Without an image ref there is nothing to look up.
 	if imageRef == "" {
-		result = CheckResultMustAuthenticate
-		return mustPull, nil
+		ex.decidedBy(RuleEmptyImageRef)
+		return mustPull, CheckResultMustAuthenticate, nil
 	}
 	// Until start-up housekeeping has classified the intents, a name may
 	// look preloaded that is not: fail safe.
 	if !m.ensureHousekeeping(ctx) {
-		return mustPull, nil
+		ex.decidedBy(RuleHousekeepingPending)
+		return mustPull, CheckResultError, nil
 	}
 
 	// A directory that cannot be written fails closed, before any policy
@@ -514,34 +562,37 @@ func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, ima
 	// would look preloaded, and nothing admitted now could be verified
 	// later.
 	if m.notWritable.Load() {
-		return mustPull, nil
+		ex.decidedBy(RuleNotWritable)
+		return mustPull, CheckResultError, nil
 	}
 
 	// 2. Policy exemptions that need no record.
 	if m.policy.policy == kubeletconfig.NeverVerify {
-		result = CheckResultPolicyAllowed
-		return Decision{Verification: VerificationPolicy}, nil
+		ex.decidedBy(RuleNeverVerify)
+		return Decision{Verification: VerificationPolicy}, CheckResultPolicyAllowed, nil
 	}
 	repo, err := m.repo(image)
 	if err != nil {
 		// An image that does not parse cannot be matched against records.
-		return mustPull, nil
+		ex.decidedBy(RuleUnparsableImage)
+		return mustPull, CheckResultError, nil
 	}
 	if m.policy.policy == kubeletconfig.NeverVerifyAllowlistedImages && m.policy.allowlisted(repo) {
-		result = CheckResultPolicyAllowed
-		return Decision{Verification: VerificationPolicy}, nil
+		ex.decidedBy(RuleAllowlisted)
+		return Decision{Verification: VerificationPolicy}, CheckResultPolicyAllowed, nil
 	}
 
 	// 3. The record, from memory. A broken file never grants.
 	record, err := m.records.mem.record(imageRef)
 	if err != nil {
-		return mustPull, nil
+		ex.decidedBy(RulePoisonedRecord)
+		return mustPull, CheckResultError, nil
 	}
 
 	// 4. Preloaded names are judged per repository name.
-	if m.policy.policy == kubeletconfig.NeverVerifyPreloadedImages && !m.pulledByKubelet(image, repo, record) {
-		result = CheckResultPolicyAllowed
-		return Decision{Verification: VerificationNotPulledByKubelet}, nil
+	if m.policy.policy == kubeletconfig.NeverVerifyPreloadedImages && m.pulledByKubelet(image, repo, record) == notPulled {
+		ex.decidedBy(RuleNotPulledByKubelet)
+		return Decision{Verification: VerificationNotPulledByKubelet}, CheckResultPolicyAllowed, nil
 	}
 
 	// 5. The entry for this name.
@@ -550,28 +601,30 @@ func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, ima
 		entry = record.entry(repo)
 	}
 	if entry == nil {
-		result = CheckResultMustAuthenticate
-		return mustPull, nil
+		ex.decidedBy(RuleNoEntry)
+		return mustPull, CheckResultMustAuthenticate, nil
 	}
 	if entry.nodePodsAccessible {
-		result = CheckResultRecordFound
-		return Decision{Verification: VerificationNodeAccessible}, nil
+		ex.decidedBy(RuleNodePodsAccessible)
+		return Decision{Verification: VerificationNodeAccessible}, CheckResultRecordFound, nil
 	}
 	if len(entry.secrets) == 0 && len(entry.serviceAccounts) == 0 {
 		// An empty entry grants nothing; no need to resolve credentials.
-		result = CheckResultMustAuthenticate
-		return mustPull, nil
+		ex.decidedBy(RuleEmptyEntry)
+		return mustPull, CheckResultMustAuthenticate, nil
 	}
 
 	// 6. Only now resolve the pod's credentials.
 	secrets, serviceAccount, err := podCredentials()
+	ex.presented(secrets, serviceAccount, err)
 	if err != nil {
-		return mustPull, fmt.Errorf("resolving the pod's credentials for %q: %w", image, err)
+		ex.decidedBy(RuleCredentialsError)
+		return mustPull, CheckResultError, fmt.Errorf("resolving the pod's credentials for %q: %w", image, err)
 	}
 	capReached := len(entry.secrets) >= maxSecretsPerEntry
 
 	// 7. A credential whose hash is on record.
-	for _, podSecret := range secrets {
+	for i, podSecret := range secrets {
 		if podSecret.CredentialHash == "" {
 			continue
 		}
@@ -580,11 +633,12 @@ func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, ima
 			if recorded.CredentialHash != podSecret.CredentialHash {
 				continue
 			}
-			if !capReached && !secretRecorded(entry.secrets, podSecret) {
+			writeBack := !capReached && !secretRecorded(entry.secrets, podSecret)
+			if writeBack {
 				m.writeBackSecret(ctx, imageRef, repo, podSecret)
 			}
-			result = CheckResultRecordFound
-			return Decision{Verification: VerificationSecretHash}, nil
+			ex.matched(RuleSecretHash, i, writeBack)
+			return Decision{Verification: VerificationSecretHash}, CheckResultRecordFound, nil
 		}
 	}
 
@@ -592,15 +646,15 @@ func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, ima
 	// rotated, or its hash was unknown. Past the cap it is not accepted,
 	// since accepting it would need a write that the cap forbids.
 	if !capReached {
-		for _, podSecret := range secrets {
+		for i, podSecret := range secrets {
 			if podSecret.CredentialHash == "" {
 				continue
 			}
 			for _, handle := range entry.secrets {
 				if sameSecretCoordinates(handle.Value(), podSecret) {
 					m.writeBackSecret(ctx, imageRef, repo, podSecret)
-					result = CheckResultRecordFound
-					return Decision{Verification: VerificationSecretCoordinates}, nil
+					ex.matched(RuleSecretCoordinates, i, true)
+					return Decision{Verification: VerificationSecretCoordinates}, CheckResultRecordFound, nil
 				}
 			}
 		}
@@ -610,15 +664,15 @@ func (m *fileBackedManager) MustAttemptImagePull(ctx context.Context, image, ima
 	if serviceAccount != nil {
 		for _, handle := range entry.serviceAccounts {
 			if handle.Value() == *serviceAccount {
-				result = CheckResultRecordFound
-				return Decision{Verification: VerificationServiceAccount}, nil
+				ex.decidedBy(RuleServiceAccount)
+				return Decision{Verification: VerificationServiceAccount}, CheckResultRecordFound, nil
 			}
 		}
 	}
 
 	// 11. Nothing lets the pod in.
-	result = CheckResultMustAuthenticate
-	return mustPull, nil
+	ex.decidedBy(RuleNoMatch)
+	return mustPull, CheckResultMustAuthenticate, nil
 }
 
 func sameSecretCoordinates(a, b kubeletconfig.ImagePullSecret) bool {
