@@ -122,6 +122,7 @@ func BenchmarkEnsureImageExistsReused(b *testing.B) {
 			}
 		}
 	})
+	b.Run("serviceaccount", benchEnsureReusedServiceAccount)
 	b.Run("decision-only", func(b *testing.B) {
 		k, err := secrets.MakePodKeyring([]v1.Secret{secret}, nil)
 		if err != nil {
@@ -131,6 +132,73 @@ func BenchmarkEnsureImageExistsReused(b *testing.B) {
 		podSecrets := credentialprovider.ImagePullSecrets(found)
 		creds := func() ([]kubeletconfig.ImagePullSecret, *kubeletconfig.ImagePullServiceAccount, error) {
 			return podSecrets, nil, nil
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if d, _ := pm.MustAttemptImagePull(ctx, privateApp, privateAppID, creds); d.MustPull {
+				b.Fatal("decision must admit")
+			}
+		}
+	})
+}
+
+// benchEnsureReusedServiceAccount measures EnsureImageExists for a present
+// image recorded for the pod's service account (step 10), with plugin
+// credentials that come from memory as a credential provider cache hit
+// gives them (the same slice every call, no exec, no API server), next to
+// the pull manager's decision alone with that service account.
+func benchEnsureReusedServiceAccount(b *testing.B) {
+	ctx := klog.NewContext(context.Background(), klog.Background().V(10))
+	rt := newFakeRuntime()
+	addRegistryImages(rt)
+	pm, err := pullmanager.NewFileBackedPullManager(ctx, pullmanager.Options{
+		RootDir:     b.TempDir(),
+		Policy:      kubeletconfig.AlwaysVerify,
+		ImageLister: remote.ImageLister{ImageService: rt},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pm.Close()
+	account := kubeletconfig.ImagePullServiceAccount{UID: "uid-builder", Namespace: nsX, Name: "builder"}
+	cached := []credentialprovider.TrackedAuthConfig{credentialprovider.NewTrackedAuthConfig(
+		credentialprovider.AuthConfig{Username: "alice", Password: "alice-pw"},
+		&credentialprovider.CredentialSource{ServiceAccount: &credentialprovider.ServiceAccountCoordinates{UID: account.UID, Namespace: account.Namespace, Name: account.Name}},
+	)}
+	manager, err := NewImageManager(Options{
+		ImageService:             rt,
+		PullManager:              pm,
+		EnsureSecretPulledImages: true,
+		Recorder:                 &record.FakeRecorder{},
+		PluginCredentials: func(context.Context, *v1.Pod, string) ([]credentialprovider.TrackedAuthConfig, error) {
+			return cached, nil
+		},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer manager.Stop()
+	pod := newPod(nsX, "pod-sa", privateApp, v1.PullIfNotPresent)
+	pod.Spec.ServiceAccountName = account.Name
+	container := &pod.Spec.Containers[0]
+	ref := &v1.ObjectReference{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID, FieldPath: "spec.containers{" + container.Name + "}"}
+	// The first call pulls with the plugin's credential and records the
+	// service account.
+	if res, err := manager.EnsureImageExists(ctx, ref, pod, container); err != nil || !res.PullAttempted {
+		b.Fatalf("first call = %+v, %v; want a pull", res, err)
+	}
+	b.Run("ensure", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			res, err := manager.EnsureImageExists(ctx, ref, pod, container)
+			if err != nil || res.Verification != pullmanager.VerificationServiceAccount {
+				b.Fatalf("EnsureImageExists = %+v, %v; want a reuse through the recorded service account", res, err)
+			}
+		}
+	})
+	b.Run("decision-only", func(b *testing.B) {
+		creds := func() ([]kubeletconfig.ImagePullSecret, *kubeletconfig.ImagePullServiceAccount, error) {
+			return nil, &account, nil
 		}
 		b.ReportAllocs()
 		for b.Loop() {

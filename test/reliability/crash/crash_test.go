@@ -99,7 +99,12 @@ func TestCrashChild(t *testing.T) {
 type crashStats struct {
 	runs, kills, failpointKills, timerKills, completed int
 	pulls, recorded, decisions, broken, temporaries    int
-	violations                                         []string
+	// saRecorded and saGrants: acknowledged pulls recorded under a service
+	// account, and decisions after restarts granted through one; saKills:
+	// kills between a pull with a service account's plugin credentials and
+	// the acknowledgement of its record.
+	saRecorded, saGrants, saKills int
+	violations                    []string
 }
 
 // runChild runs one child until it ends and returns whether it was killed.
@@ -210,8 +215,11 @@ func TestCrash(t *testing.T) {
 	for _, k := range failpointKinds {
 		kinds = append(kinds, fmt.Sprintf("%s=%d", k, perKind[k]))
 	}
-	msg := fmt.Sprintf("RELIABILITY: crash: %d kills (%d at failpoints, %d at random times; %d runs, %d completed), %d invariant violations, %d pulls (%d recorded), %d decisions checked after restarts, %d temporaries and %d broken files met; failpoint kills by kind: %s",
-		st.kills, st.failpointKills, st.timerKills, st.runs, st.completed, len(st.violations), st.pulls, st.recorded, st.decisions, st.temporaries, st.broken, strings.Join(kinds, " "))
+	msg := fmt.Sprintf("RELIABILITY: crash: %d kills (%d at failpoints, %d at random times; %d runs, %d completed), %d invariant violations, %d pulls (%d recorded, %d of them under a service account; %d kills while a service account's record was written), %d decisions checked after restarts (%d granted through a recorded service account), %d temporaries and %d broken files met; failpoint kills by kind: %s",
+		st.kills, st.failpointKills, st.timerKills, st.runs, st.completed, len(st.violations), st.pulls, st.recorded, st.saRecorded, st.saKills, st.decisions, st.saGrants, st.temporaries, st.broken, strings.Join(kinds, " "))
+	if st.saRecorded == 0 || st.saGrants == 0 {
+		t.Errorf("the kills met %d pulls recorded under a service account and %d decisions granted through one after restarts; want both", st.saRecorded, st.saGrants)
+	}
 	t.Log(msg)
 	if long() {
 		fmt.Println(msg)
@@ -230,6 +238,22 @@ func TestCrashCheckerSeesLostIntents(t *testing.T) {
 		t.Fatalf("%d kills with intents dropped, and the checker saw nothing", st.kills)
 	}
 	t.Logf("%d kills with intents dropped: %d violations, for example: %s", st.kills, len(st.violations), st.violations[0])
+}
+
+// killedRecordingServiceAccount reports whether a run's last pull used a
+// service account's plugin credentials, succeeded, and was not
+// acknowledged: the kill came while its record (kubernetesServiceAccounts)
+// was being written.
+func killedRecordingServiceAccount(events []harness.Event) bool {
+	for i := len(events) - 1; i >= 0; i-- {
+		switch ev := events[i]; ev.Kind {
+		case harness.EventRecorded, harness.EventPullFailed:
+			return false
+		case harness.EventPullOK:
+			return ev.Cred.SA > 0
+		}
+	}
+	return false
 }
 
 // campaignConfig is one series of kills.
@@ -305,18 +329,25 @@ func campaign(t *testing.T, cfg campaignConfig) (*crashStats, map[string]int) {
 			Clock:   testingclock.NewFakeClock(epoch.Add(time.Duration(run)*10000*time.Second + 5000*time.Second)),
 		})
 		st.decisions += rep.Decisions
+		st.saGrants += rep.ServiceAccountGrants
 		st.broken += rep.Broken
 		st.temporaries += rep.Temporaries
 		for _, v := range rep.Violations {
 			st.violations = append(st.violations, fmt.Sprintf("run %d (failpoint %v, timer %v): %s", run, fp, killAfter, v))
 		}
 		events := oracle.Events()
+		if killed && killedRecordingServiceAccount(events[seen:]) {
+			st.saKills++
+		}
 		for _, ev := range events[seen:] {
 			switch ev.Kind {
 			case harness.EventPullOK, harness.EventPullFailed:
 				st.pulls++
 			case harness.EventRecorded:
 				st.recorded++
+				if ev.Cred.SA > 0 {
+					st.saRecorded++
+				}
 			}
 		}
 		seen = len(events)

@@ -32,4 +32,13 @@ limitations under the License.
 // a wrapper of the imagepullrecords.FS seam, so no build tag is needed.
 // After every kill the parent starts a new manager over the root dir and
 // runs harness.CheckRestart; the next child continues over what is left.
+//
+// One pull in five of the workload uses a service account's credential
+// provider plugin credentials and is recorded as kubernetesServiceAccounts,
+// so kills also land while such records are written (the summary counts
+// kills between a successful pull with a service account and its record's
+// acknowledgement); after each restart the oracle checks every record's
+// service accounts against the pulls that proved them, and every decision
+// granted through a recorded service account (step 10) against the durable
+// log: the very account that pulled, never one recreated under its name.
 package crash

@@ -33,6 +33,20 @@ limitations under the License.
 //     answers, one that speaks TLS the runtime cannot verify and one that
 //     closes every connection: clear errors with the right reason and no
 //     goroutine left behind.
+//   - Credential provider plugin and TokenRequest faults: the exec plugin
+//     of internal/fakeplugin, with a service account token from a fake API
+//     server, crashes, prints garbage, answers the wrong kind, apiVersion or
+//     cacheKeyType, prints more than 1 MiB or nothing, hangs until the exec
+//     timeout kills it or past the pod's deadline; the API server fails or
+//     times out the TokenRequest, returns an empty token, fails the
+//     ServiceAccount GET, lost the account or its required annotation. For
+//     an absent image and for a present one recorded for the service
+//     account, the container fails with ErrImagePull (a *PluginError), the
+//     runtime is not asked to pull, the records stay byte for byte, no
+//     intent is left and no goroutine outlives the case (a hang past the
+//     pod's deadline ends at the exec timeout); once repaired, the present
+//     image is reused through the recorded service account and the absent
+//     one pulled.
 //
 // The default run is short (part of make test); RELIABILITY_SCALE=long
 // injects every fault and prints a "RELIABILITY: faults:" summary.

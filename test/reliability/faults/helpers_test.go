@@ -318,6 +318,8 @@ type fakeRuntime struct {
 	ids     map[string]string // image with tag -> image ID
 	present map[string]bool   // image with tag -> present
 	public  map[string]bool
+	// pulls counts the PullImage calls.
+	pulls int
 }
 
 const (
@@ -376,6 +378,7 @@ func (r *fakeRuntime) ImageStatus(_ context.Context, spec *runtimeapi.ImageSpec,
 func (r *fakeRuntime) PullImage(_ context.Context, spec *runtimeapi.ImageSpec, auth *runtimeapi.AuthConfig, _ *runtimeapi.PodSandboxConfig) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.pulls++
 	image := spec.GetImage()
 	id, ok := r.ids[image]
 	if !ok {
@@ -386,6 +389,13 @@ func (r *fakeRuntime) PullImage(_ context.Context, spec *runtimeapi.ImageSpec, a
 	}
 	r.present[image] = true
 	return id, nil
+}
+
+// pullCount returns the number of PullImage calls so far.
+func (r *fakeRuntime) pullCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pulls
 }
 
 func (r *fakeRuntime) RemoveImage(_ context.Context, spec *runtimeapi.ImageSpec) error {

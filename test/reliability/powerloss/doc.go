@@ -27,7 +27,9 @@ limitations under the License.
 // TestPowerLoss runs the harness workload once and cuts the power before
 // every state-changing operation, under each mode, restarting a manager
 // over every survivor and checking the invariants of
-// test/reliability/internal/harness. A second sweep also crashes the
+// test/reliability/internal/harness (whose pulls include service
+// accounts' plugin credentials, recorded as kubernetesServiceAccounts, so
+// cuts also meet those records). A second sweep also crashes the
 // workload's process now and then (every unsynced change kept, a new
 // manager continuing over it), so later cuts meet what a crash left.
 //

@@ -124,10 +124,11 @@ func newSuite(t *testing.T) *suite {
 
 	var err error
 	s.reg, err = registry.New(registry.Options{
-		Users: map[string]string{userAlice: passAlice, userBob: passBob, userNode: passNode},
+		Users: map[string]string{userAlice: passAlice, userBob: passBob, userNode: passNode, userPlugin: passPlugin},
 		Repos: map[string]registry.Access{
 			repoApp:      {Users: []string{userAlice, userBob}},
 			repoNodeOnly: {Users: []string{userNode}},
+			repoSA:       {Users: []string{userPlugin}},
 		},
 		Logger: logger,
 	})
@@ -135,7 +136,7 @@ func newSuite(t *testing.T) *suite {
 		t.Fatalf("starting the registry: %v", err)
 	}
 	t.Cleanup(func() { _ = s.reg.Stop() })
-	for _, repo := range []string{repoApp, repoNodeOnly} {
+	for _, repo := range []string{repoApp, repoNodeOnly, repoSA} {
 		if _, err := s.reg.Push(s.ctx, repo+tag); err != nil {
 			t.Fatalf("pushing %s: %v", repo, err)
 		}
@@ -156,22 +157,26 @@ func newSuite(t *testing.T) *suite {
 	for _, p := range []string{passAlice, passBob, passNode, passRefused, passBroken, identityToken, registryToken} {
 		s.forbid(p, "a password or token")
 	}
-	for _, up := range [][2]string{{userAlice, passAlice}, {userBob, passBob}, {userNode, passNode}, {userAlice, passRefused}} {
+	for _, up := range [][2]string{{userAlice, passAlice}, {userBob, passBob}, {userNode, passNode}, {userAlice, passRefused}, {userPlugin, passPlugin}, {userPlugin, passPluginRefused}} {
 		s.forbid(base64.StdEncoding.EncodeToString([]byte(up[0]+":"+up[1])), "a docker auth value")
 	}
 	return s
 }
 
 // forbid adds secret and its base64 forms at every byte alignment (the
-// middle of the encoding, which does not depend on neighbours).
-func (s *suite) forbid(secret, what string) {
+// middle of the encoding, which does not depend on neighbours), and
+// returns them.
+func (s *suite) forbid(secret, what string) []string {
 	s.forbidden[secret] = what
+	needles := []string{secret}
 	for k := range 3 {
 		enc := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("\x00", k) + secret))
 		if len(enc) > 12 {
 			s.forbidden[enc[4:len(enc)-4]] = what + " in base64"
+			needles = append(needles, enc[4:len(enc)-4])
 		}
 	}
+	return needles
 }
 
 // writeJSON writes objs (as YAML documents) into the inputs dir and returns the path.
@@ -230,6 +235,7 @@ type containerResult struct {
 	Result        string `json:"result"`
 	Reason        string `json:"reason"`
 	Message       string `json:"message"`
+	Verification  string `json:"verification"`
 	PullAttempted bool   `json:"pullAttempted"`
 }
 
@@ -245,12 +251,19 @@ type podResult struct {
 // the capture too.
 func (s *suite) run(args ...string) (map[string]podResult, int) {
 	s.t.Helper()
+	return s.runWith(nil, args...)
+}
+
+// runWith runs kubelet-imagectl as run does, with newClient as its API
+// server connection (nil: the real one).
+func (s *suite) runWith(newClient app.KubeClientFactory, args ...string) (map[string]podResult, int) {
+	s.t.Helper()
 	s.runs++
 	// The tool's logger writes to stderr from every pod's goroutine.
 	var stdout, stderr syncBuffer
 	ctx, cancel := context.WithTimeout(s.ctx, 2*time.Minute)
 	defer cancel()
-	code := app.Run(ctx, append(args, "-v=10"), &app.Deps{Stdout: &stdout, Stderr: &stderr})
+	code := app.Run(ctx, append(args, "-v=10"), &app.Deps{Stdout: &stdout, Stderr: &stderr, NewKubeClient: newClient})
 	_, _ = s.capture.Write([]byte(stdout.String()))
 	_, _ = s.capture.Write([]byte(stderr.String()))
 	results := map[string]podResult{}
@@ -402,6 +415,10 @@ func TestCredentialsNeverLeakNorCrossNamespacesNorEscapeTheRootDir(t *testing.T)
 		t.Errorf("dry run: exit %d", code)
 	}
 
+	// 6. Credential provider plugins: service account tokens from a fake
+	// API server, every failure mode of the plugin, the exec timeout.
+	plugins := s.pluginCampaign(t, config, nodeConfig)
+
 	// Leaks: the capture holds every log line of every component at
 	// verbosity 10, the events and errors (in the JSON output), stdout and
 	// stderr.
@@ -410,10 +427,13 @@ func TestCredentialsNeverLeakNorCrossNamespacesNorEscapeTheRootDir(t *testing.T)
 	if dump := os.Getenv("SECURITY_CAPTURE_FILE"); dump != "" {
 		_ = os.WriteFile(dump, []byte(captured), 0o600)
 	}
-	leaks := 0
+	leaks, pluginLeaks := 0, 0
 	for needle, what := range s.forbidden {
 		if i := strings.Index(captured, needle); i >= 0 {
 			leaks++
+			if plugins.forbidden[needle] {
+				pluginLeaks++
+			}
 			t.Errorf("%s leaked into the output: ...%s...", what, excerpt(captured, i, len(needle)))
 		}
 	}
@@ -480,6 +500,8 @@ func TestCredentialsNeverLeakNorCrossNamespacesNorEscapeTheRootDir(t *testing.T)
 
 	fmt.Printf("RELIABILITY: security: %d kubelet-imagectl runs at -v=10 (%d bytes of logs, events, errors, stdout, stderr) searched for %d forbidden strings (passwords, tokens, Secret data, docker auth values, their base64 forms, Authorization headers): %d leaks; %d cross-namespace Secret references, 0 used; %d hostile pod-controlled names: 0 files outside the root dir; %d files 0600, %d dirs 0700 (a 0777 existing directory tightened)\n",
 		s.runs, len(captured), len(s.forbidden)+4, leaks, crossNamespace, len(hostile), files, dirs)
+	fmt.Printf("RELIABILITY: security: credential provider plugins: %d of those runs with a plugin exchanging service account tokens from a fake API server (%d plugin executions, %d tokens issued, %d plugin failure modes through the tool, a TokenRequest refused, the exec timeout through the library), %d forbidden plugin strings (returned passwords, tokens, annotation values, plugin stdout and stderr, with their base64 forms): %d leaks; %d pods of a same-named service account in other namespaces, 0 granted\n",
+		plugins.runs, plugins.executions, plugins.tokens, plugins.failureModes, len(plugins.forbidden), pluginLeaks, plugins.crossNamespace)
 }
 
 // excerpt returns the text around a match, with the match itself masked so

@@ -104,6 +104,60 @@ func generateWorkload(n int) *benchWorkload {
 	return w
 }
 
+// benchServiceAccountPool is the number of service accounts the service
+// account workload draws from, as the Secret workload draws from 200
+// Secrets.
+const benchServiceAccountPool = 200
+
+// saWorkload is the service account counterpart of benchWorkload: N
+// records, each with one repository name from the same pool of 1,000 and
+// one service account from a pool of 200 (36-character UID, namespace and
+// name of up to 16 characters), recorded as kubernetesServiceAccounts, as
+// a pull with a credential provider plugin's service account credentials
+// records it.
+type saWorkload struct {
+	records []*kubeletconfig.ImagePulledRecord
+	// images[i] is an image string whose repo is the repository of
+	// records[i]; accounts[i] is the service account of records[i].
+	images   []string
+	accounts []kubeletconfig.ImagePullServiceAccount
+}
+
+// generateServiceAccountWorkload builds n records with the documented
+// distribution, deterministically.
+func generateServiceAccountWorkload(n int) *saWorkload {
+	r := rand.New(rand.NewPCG(4412, uint64(n)))
+	repos := make([]string, benchRepoPool)
+	for i := range repos {
+		repos[i] = fmt.Sprintf("registry-%d.example.com/team-%d/app-%d", i%7, i%53, i)
+	}
+	pool := make([]kubeletconfig.ImagePullServiceAccount, benchServiceAccountPool)
+	for i := range pool {
+		uid := hex64(r)
+		pool[i] = kubeletconfig.ImagePullServiceAccount{
+			UID:       uid[0:8] + "-" + uid[8:12] + "-" + uid[12:16] + "-" + uid[16:20] + "-" + uid[20:32],
+			Namespace: benchName(r, "ns"),
+			Name:      benchName(r, "builder"),
+		}
+	}
+	w := &saWorkload{}
+	now := metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	for i := 0; i < n; i++ {
+		repo := repos[r.IntN(benchRepoPool)]
+		sa := pool[r.IntN(benchServiceAccountPool)]
+		w.records = append(w.records, &kubeletconfig.ImagePulledRecord{
+			LastUpdatedTime: now,
+			ImageRef:        "sha256:" + hex64(r),
+			CredentialMapping: map[string]kubeletconfig.ImagePullCredentials{
+				repo: {KubernetesServiceAccounts: []kubeletconfig.ImagePullServiceAccount{sa}},
+			},
+		})
+		w.images = append(w.images, repo+":v1")
+		w.accounts = append(w.accounts, sa)
+	}
+	return w
+}
+
 // benchManager starts a manager over an empty root and loads the workload
 // straight into memory: decisions never read the disk, so how the records got
 // there does not matter to what a decision costs.
@@ -196,7 +250,48 @@ func BenchmarkMustAttemptImagePull(b *testing.B) {
 				}
 			})
 		})
+		benchServiceAccountHit(b, n)
 	}
+}
+
+// benchServiceAccountHit measures a decision that grants through a recorded
+// service account (step 10: the pod's credential provider plugin answered
+// with its service account, no Secret), over n records that each hold one
+// service account, serially and with each goroutine deciding its own
+// image.
+func benchServiceAccountHit(b *testing.B, n int) {
+	ctx := context.Background()
+	w := generateServiceAccountWorkload(n)
+	m := benchManagerIn(b, &benchWorkload{records: w.records}, kubeletconfig.AlwaysVerify, b.TempDir())
+	credsFor := func(i int) GetPodCredentials {
+		sa := w.accounts[i]
+		return func() ([]kubeletconfig.ImagePullSecret, *kubeletconfig.ImagePullServiceAccount, error) {
+			return nil, &sa, nil
+		}
+	}
+	i := n / 2
+	image, ref, creds := w.images[i], w.records[i].ImageRef, credsFor(i)
+	if d, err := m.MustAttemptImagePull(ctx, image, ref, creds); err != nil || d.MustPull || d.Verification != VerificationServiceAccount {
+		b.Fatalf("serviceaccount-hit: decision %+v, %v; want a grant through the service account", d, err)
+	}
+	b.Run(fmt.Sprintf("records=%d/serviceaccount-hit/parallel=1", n), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = m.MustAttemptImagePull(ctx, image, ref, creds)
+		}
+	})
+	b.Run(fmt.Sprintf("records=%d/serviceaccount-hit/parallel=8", n), func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(8 / max(1, runtimeGOMAXPROCS()))
+		var next atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(next.Add(1)) % n
+			img, ref, creds := w.images[i], w.records[i].ImageRef, credsFor(i)
+			for pb.Next() {
+				_, _ = m.MustAttemptImagePull(ctx, img, ref, creds)
+			}
+		})
+	})
 }
 
 // BenchmarkLockFreeBaseline is the yardstick for the parallel decision

@@ -49,8 +49,9 @@ type CheckOptions struct {
 type Report struct {
 	// Files, Temporaries and Broken count what the crash left on disk.
 	Files, Temporaries, Broken int
-	// Decisions counts the decisions the check asked for.
-	Decisions int
+	// Decisions counts the decisions the check asked for;
+	// ServiceAccountGrants those granted through a recorded service account.
+	Decisions, ServiceAccountGrants int
 	// Violations describes every broken invariant.
 	Violations []string
 }
@@ -140,6 +141,9 @@ func CheckRestart(ctx context.Context, opts CheckOptions) *Report {
 		}
 		if msg := v.CheckDecision(image, ref, c, d); msg != "" {
 			rep.violate("after restart: %s", msg)
+		}
+		if !d.MustPull && d.Verification == pullmanager.VerificationServiceAccount {
+			rep.ServiceAccountGrants++
 		}
 		return d
 	}

@@ -126,8 +126,11 @@ type View struct {
 	// provenHashes: hashes a successful pull proved, per name and image.
 	provenHashes map[repoRef]map[string]bool
 	provenCoords map[repoRef]map[coords]bool
-	anonymous    map[repoRef]bool
-	decided      map[repoRef]map[kubeletconfig.ImagePullSecret]bool
+	// provenSAs: service accounts whose plugin credentials pulled the
+	// name and image.
+	provenSAs map[repoRef]map[kubeletconfig.ImagePullServiceAccount]bool
+	anonymous map[repoRef]bool
+	decided   map[repoRef]map[kubeletconfig.ImagePullSecret]bool
 	// pulledOK: names the runtime pulled since their image was last
 	// garbage-collected, with one image string each.
 	pulledOK map[repoRef]string
@@ -142,6 +145,7 @@ func newView(w *World, events []Event) *View {
 		Present:      map[string]map[string]bool{},
 		provenHashes: map[repoRef]map[string]bool{},
 		provenCoords: map[repoRef]map[coords]bool{},
+		provenSAs:    map[repoRef]map[kubeletconfig.ImagePullServiceAccount]bool{},
 		anonymous:    map[repoRef]bool{},
 		decided:      map[repoRef]map[kubeletconfig.ImagePullSecret]bool{},
 		pulledOK:     map[repoRef]string{},
@@ -168,6 +172,10 @@ func (v *View) apply(ev Event) {
 	case EventPullOK:
 		v.addPresent(ev.Ref, ev.Image)
 		v.pulledOK[rr] = ev.Image
+		if ev.Cred.SA > 0 {
+			addTo(v.provenSAs, rr, w.PodServiceAccount(ev.Cred))
+			return
+		}
 		if ev.Cred.Secret < 0 {
 			v.anonymous[rr] = true
 			return
@@ -268,8 +276,10 @@ func (v *View) CheckRecord(record *kubeletconfig.ImagePulledRecord) []string {
 				out = append(out, fmt.Sprintf("record %s holds Secret %s/%s (hash %.12s) under %s, no pull proved it", record.ImageRef, s.Namespace, s.Name, s.CredentialHash, repo))
 			}
 		}
-		if len(entry.KubernetesServiceAccounts) > 0 {
-			out = append(out, fmt.Sprintf("record %s holds service accounts under %s, none ever pulled", record.ImageRef, repo))
+		for _, sa := range entry.KubernetesServiceAccounts {
+			if !v.provenSAs[rr][sa] {
+				out = append(out, fmt.Sprintf("record %s holds service account %s/%s (uid %s) under %s, no pull with its plugin credentials proved it", record.ImageRef, sa.Namespace, sa.Name, sa.UID, repo))
+			}
 		}
 	}
 	return out
@@ -299,6 +309,12 @@ func (v *View) CheckDecision(image, ref string, c Cred, d pullmanager.Decision) 
 	case pullmanager.VerificationSecretCoordinates:
 		if c.Secret < 0 || !v.trustedCoords(rr, coordsOf(v.world.PodSecret(c))) {
 			return what + ": coordinates never proven"
+		}
+	case pullmanager.VerificationServiceAccount:
+		// Only the exact account (UID too: a recreated account is
+		// another one) whose plugin credentials pulled the name.
+		if c.SA == 0 || !v.provenSAs[rr][v.world.PodServiceAccount(c)] {
+			return what + ": service account never proven"
 		}
 	default:
 		return what + ": unexpected rule"

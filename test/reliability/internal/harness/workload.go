@@ -45,8 +45,9 @@ type Env interface {
 }
 
 // Workload drives a pull manager with pulls (valid, refused, anonymous,
-// rotated and copied Secrets, two at once), decisions (with write-backs),
-// garbage collection with prunes, and restarts.
+// rotated and copied Secrets, service accounts' plugin credentials, two at
+// once), decisions (with write-backs), garbage collection with prunes, and
+// restarts.
 type Workload struct {
 	World *World
 	Env   Env
@@ -73,9 +74,14 @@ func (l envLister) ListImages(context.Context) ([]pullmanager.RuntimeImage, erro
 // ImageLister returns the runtime of env as a pull manager image lister.
 func ImageLister(env Env) pullmanager.ImageLister { return envLister{env: env} }
 
+// cred draws a credential: anonymous one time in five, a service
+// account's plugin credential one time in five, else a Secret.
 func (w *Workload) cred() Cred {
-	if w.Rand.IntN(5) == 0 {
+	switch w.Rand.IntN(5) {
+	case 0:
 		return Anonymous
+	case 1:
+		return ServiceAccountCred(w.Rand.IntN(len(w.World.ServiceAccounts)))
 	}
 	return Cred{Secret: w.Rand.IntN(len(w.World.Secrets)), Gen: w.Rand.IntN(Generations)}
 }

@@ -51,21 +51,39 @@ type ImageDef struct {
 	Preloaded bool
 }
 
+// ServiceAccountDef is a service account of the world, whose token a
+// credential provider plugin exchanges for registry credentials.
+type ServiceAccountDef struct {
+	UID, Namespace, Name string
+	// Tenant is the tenant whose repositories accept the credentials the
+	// plugin gives for it; empty: none (the plugin answers credentials the
+	// registry refuses).
+	Tenant string
+}
+
 // Cred is the credential a pull or a decision uses: Secret -1 is anonymous
-// (or, for a decision, a pod without Secrets).
+// (or, for a decision, a pod without Secrets). With SA > 0 it is instead
+// the credential a credential provider plugin gave for service account
+// SA-1, and Secret is -1: a pull with it records the service account, and
+// a decision presents the service account (the plugin answered).
 type Cred struct {
 	Secret int `json:"s"`
 	Gen    int `json:"g"`
+	SA     int `json:"a,omitempty"`
 }
 
 // Anonymous is the credential of a pull without Secrets.
 var Anonymous = Cred{Secret: -1}
 
+// ServiceAccountCred is the plugin credential of service account i.
+func ServiceAccountCred(i int) Cred { return Cred{Secret: -1, SA: i + 1} }
+
 // World is the fixed universe of the workload.
 type World struct {
-	Secrets []SecretDef
-	Images  []ImageDef
-	byImage map[string]ImageDef
+	Secrets         []SecretDef
+	ServiceAccounts []ServiceAccountDef
+	Images          []ImageDef
+	byImage         map[string]ImageDef
 	// refsByHash maps a file name hash to the image refs hashing to it.
 	refsByHash map[string]string
 }
@@ -77,8 +95,10 @@ func ref(name string) string {
 
 // NewWorld returns the world every reliability test uses: private
 // repositories of two tenants, a public one, a preloaded image, one image ID
-// under two names, an untagged image string, and Secrets that are valid,
-// refused, and copies of each other.
+// under two names, an untagged image string, Secrets that are valid,
+// refused, and copies of each other, and service accounts of each tenant
+// (one of them recreated under its name with a new UID) and one whose
+// plugin credentials the registry refuses.
 func NewWorld() *World {
 	w := &World{
 		Secrets: []SecretDef{
@@ -86,6 +106,12 @@ func NewWorld() *World {
 			{UID: "uid-a2", Namespace: "team-a", Name: "regcred-copy", User: "alice", Tenant: "a"},
 			{UID: "uid-a3", Namespace: "team-a", Name: "wrong", User: "mallory"},
 			{UID: "uid-b1", Namespace: "team-b", Name: "regcred", User: "bob", Tenant: "b"},
+		},
+		ServiceAccounts: []ServiceAccountDef{
+			{UID: "uid-sa-a1", Namespace: "team-a", Name: "builder", Tenant: "a"},
+			{UID: "uid-sa-a1-recreated", Namespace: "team-a", Name: "builder", Tenant: "a"},
+			{UID: "uid-sa-a2", Namespace: "team-a", Name: "default"},
+			{UID: "uid-sa-b1", Namespace: "team-b", Name: "builder", Tenant: "b"},
 		},
 		Images: []ImageDef{
 			{Image: "reg.example/team-a/app:v1", Ref: ref("a1"), Tenant: "a"},
@@ -140,18 +166,35 @@ func (w *World) PodSecret(c Cred) kubeletconfig.ImagePullSecret {
 	return kubeletconfig.ImagePullSecret{UID: s.UID, Namespace: s.Namespace, Name: s.Name, CredentialHash: w.Hash(c)}
 }
 
-// PullCredentials is what RecordImagePulled records for a pull with c.
+// PodServiceAccount is the service account a plugin credential stands for
+// (c.SA > 0).
+func (w *World) PodServiceAccount(c Cred) kubeletconfig.ImagePullServiceAccount {
+	sa := w.ServiceAccounts[c.SA-1]
+	return kubeletconfig.ImagePullServiceAccount{UID: sa.UID, Namespace: sa.Namespace, Name: sa.Name}
+}
+
+// PullCredentials is what RecordImagePulled records for a pull with c, as
+// the image manager records it: the service account for a plugin
+// credential, the Secret for a Secret's, nodePodsAccessible otherwise.
 func (w *World) PullCredentials(c Cred) *kubeletconfig.ImagePullCredentials {
-	if c.Secret < 0 {
+	switch {
+	case c.SA > 0:
+		return &kubeletconfig.ImagePullCredentials{KubernetesServiceAccounts: []kubeletconfig.ImagePullServiceAccount{w.PodServiceAccount(c)}}
+	case c.Secret < 0:
 		return &kubeletconfig.ImagePullCredentials{NodePodsAccessible: true}
 	}
 	return &kubeletconfig.ImagePullCredentials{KubernetesSecrets: []kubeletconfig.ImagePullSecret{w.PodSecret(c)}}
 }
 
-// PodCredentials resolves a pod's credentials for a decision.
+// PodCredentials resolves a pod's credentials for a decision: its Secret,
+// or its service account (its plugin answered).
 func (w *World) PodCredentials(c Cred) pullmanager.GetPodCredentials {
 	return func() ([]kubeletconfig.ImagePullSecret, *kubeletconfig.ImagePullServiceAccount, error) {
-		if c.Secret < 0 {
+		switch {
+		case c.SA > 0:
+			sa := w.PodServiceAccount(c)
+			return nil, &sa, nil
+		case c.Secret < 0:
 			return nil, nil, nil
 		}
 		return []kubeletconfig.ImagePullSecret{w.PodSecret(c)}, nil, nil
@@ -159,11 +202,16 @@ func (w *World) PodCredentials(c Cred) pullmanager.GetPodCredentials {
 }
 
 // Accepts is the registry's rule: a public repository lets anyone pull; a
-// private one only valid Secrets of its tenant (every generation is valid).
+// private one only valid Secrets of its tenant (every generation is valid)
+// and the plugin credentials of its tenant's service accounts.
 func (w *World) Accepts(image string, c Cred) bool {
 	img := w.byImage[image]
 	if img.Tenant == "public" {
 		return true
+	}
+	if c.SA > 0 {
+		sa := w.ServiceAccounts[c.SA-1]
+		return sa.Tenant != "" && sa.Tenant == img.Tenant
 	}
 	if c.Secret < 0 {
 		return false
@@ -172,13 +220,17 @@ func (w *World) Accepts(image string, c Cred) bool {
 	return s.Tenant != "" && s.Tenant == img.Tenant
 }
 
-// AllCreds lists every credential of the world, anonymous first.
+// AllCreds lists every credential of the world, anonymous first, then the
+// Secrets' and the service accounts'.
 func (w *World) AllCreds() []Cred {
 	creds := []Cred{Anonymous}
 	for i := range w.Secrets {
 		for g := 0; g < Generations; g++ {
 			creds = append(creds, Cred{Secret: i, Gen: g})
 		}
+	}
+	for i := range w.ServiceAccounts {
+		creds = append(creds, ServiceAccountCred(i))
 	}
 	return creds
 }
