@@ -51,8 +51,6 @@ type RewriteFile struct {
 	// DroppedServiceAccounts counts the service accounts removed from the
 	// record (RewriteOptions.DropServiceAccounts).
 	DroppedServiceAccounts int
-	// ServiceAccounts counts the service accounts the written record names.
-	ServiceAccounts int
 
 	path string
 	data []byte
@@ -69,6 +67,10 @@ type RewritePlan struct {
 	// Unchanged counts the files that already hold their canonical
 	// encoding in APIVersion.
 	Unchanged int
+	// ServiceAccountFiles are the record files, rewritten or unchanged,
+	// whose record names service accounts once the plan is applied: kubelet
+	// 1.33 cannot decode them (see RewriteOptions.DropServiceAccounts).
+	ServiceAccountFiles []string
 }
 
 // ErrBrokenFiles is wrapped by the error PlanRewrite returns when a file
@@ -130,6 +132,9 @@ func (s *Store) PlanRewrite(opts RewriteOptions) (*RewritePlan, error) {
 	}
 	plan := &RewritePlan{APIVersion: opts.APIVersion}
 	add := func(rel string, p planned) {
+		if p.serviceAccounts > 0 {
+			plan.ServiceAccountFiles = append(plan.ServiceAccountFiles, rel)
+		}
 		if bytes.Equal(p.old, p.data) {
 			plan.Unchanged++
 			return
@@ -139,7 +144,6 @@ func (s *Store) PlanRewrite(opts RewriteOptions) (*RewritePlan, error) {
 			From:                   p.from,
 			To:                     opts.APIVersion,
 			DroppedServiceAccounts: p.dropped,
-			ServiceAccounts:        p.serviceAccounts,
 			path:                   filepath.Join(s.managerDir, rel),
 			data:                   p.data,
 		})

@@ -285,33 +285,39 @@ func TestPlanRewrite(t *testing.T) {
 		return files
 	}
 	a, b := APIVersionV1alpha1, APIVersionV1beta1
+	// The records of the golden record's shape name one service account.
+	saFiles := []string{rec(fixtureRefAlpha), rec(fixtureRefBeta), rec(fixtureRefLoose)}
+	sort.Strings(saFiles)
 	tests := []struct {
 		name          string
 		opts          RewriteOptions
 		wantFiles     []RewriteFile
 		wantUnchanged int
+		wantSAFiles   []string
 	}{
 		{
 			name: "to v1beta1: older and non-canonical files",
 			opts: RewriteOptions{APIVersion: b},
 			wantFiles: sortFiles([]RewriteFile{
-				{File: rec(fixtureRefAlpha), From: a, To: b, ServiceAccounts: 1},
-				{File: rec(fixtureRefLoose), From: b, To: b, ServiceAccounts: 1},
+				{File: rec(fixtureRefAlpha), From: a, To: b},
+				{File: rec(fixtureRefLoose), From: b, To: b},
 				{File: intent(fixtureImageAlpha), From: a, To: b},
 			}),
 			wantUnchanged: 3,
+			wantSAFiles:   saFiles,
 		},
 		{
 			name: "to v1alpha1: every file but the canonical v1alpha1 intent",
 			opts: RewriteOptions{APIVersion: a},
 			wantFiles: sortFiles([]RewriteFile{
-				{File: rec(fixtureRefAlpha), From: a, To: a, ServiceAccounts: 1},
-				{File: rec(fixtureRefBeta), From: b, To: a, ServiceAccounts: 1},
-				{File: rec(fixtureRefLoose), From: b, To: a, ServiceAccounts: 1},
+				{File: rec(fixtureRefAlpha), From: a, To: a},
+				{File: rec(fixtureRefBeta), From: b, To: a},
+				{File: rec(fixtureRefLoose), From: b, To: a},
 				{File: rec(fixtureRefEmpty), From: b, To: a},
 				{File: intent(fixtureImageBeta), From: b, To: a},
 			}),
 			wantUnchanged: 1,
+			wantSAFiles:   saFiles,
 		},
 		{
 			name: "to v1alpha1 without service accounts",
@@ -344,6 +350,9 @@ func TestPlanRewrite(t *testing.T) {
 			if diff := cmp.Diff(tc.wantFiles, plan.Files, ignorePlanned); diff != "" {
 				t.Errorf("files (-want +got):\n%s", diff)
 			}
+			if diff := cmp.Diff(tc.wantSAFiles, plan.ServiceAccountFiles); diff != "" {
+				t.Errorf("files naming service accounts (-want +got):\n%s", diff)
+			}
 			if plan.Unchanged != tc.wantUnchanged {
 				t.Errorf("unchanged = %d, want %d", plan.Unchanged, tc.wantUnchanged)
 			}
@@ -375,7 +384,7 @@ func TestPlanRewriteDropsOnlyServiceAccounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(plan.Files) != 1 || plan.Files[0].DroppedServiceAccounts != 3 || plan.Files[0].ServiceAccounts != 0 {
+	if len(plan.Files) != 1 || plan.Files[0].DroppedServiceAccounts != 3 || len(plan.ServiceAccountFiles) != 0 {
 		t.Fatalf("plan = %+v, want one file with 3 service accounts dropped", plan.Files)
 	}
 	if err := store.ApplyRewrite(plan); err != nil {
