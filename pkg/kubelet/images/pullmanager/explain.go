@@ -267,18 +267,30 @@ type ServiceAccountExplanation struct {
 	Match bool `json:"match"`
 }
 
-// Values of SecretExplanation.Match and CredentialsExplanation.WriteBack.
+// Values of SecretExplanation.Match, CredentialsExplanation.WriteBack and
+// PulledByKubeletExplanation.Why; part of kubelet-imagectl's output.
 const (
-	matchHash           = "hash"
-	matchCoordinates    = "coordinates"
-	writeBackAddSecret  = "addCoordinates"
-	writeBackStoreHash  = "storeHash"
-	pulledWhyEntry      = "entry"
-	pulledWhyEmptyMap   = "emptyMapping"
-	pulledWhyInFlight   = "pullInFlight"
-	pulledWhyIntent     = "intent"
-	noMatchingSecretIdx = -1
+	// MatchHash: the credential hash is on the other side.
+	MatchHash = "hash"
+	// MatchCoordinates: the uid, namespace and name are, with another hash.
+	MatchCoordinates = "coordinates"
+	// WriteBackAddCoordinates: the kubelet adds a second Secret with a
+	// recorded hash to the entry.
+	WriteBackAddCoordinates = "addCoordinates"
+	// WriteBackStoreHash: the kubelet stores a rotated Secret's new hash.
+	WriteBackStoreHash = "storeHash"
+	// PulledByEntry: the record has an entry for the name.
+	PulledByEntry = "entry"
+	// PulledByEmptyMapping: the record's mapping is empty.
+	PulledByEmptyMapping = "emptyMapping"
+	// PulledByPullInFlight: this process is pulling the name.
+	PulledByPullInFlight = "pullInFlight"
+	// PulledByIntent: an intent exists for the name.
+	PulledByIntent = "intent"
 )
+
+// noMatchingSecret is decisionTrace.matched when no pod Secret decided.
+const noMatchingSecret = -1
 
 // decisionTrace is what decide saw that cannot be looked up again: the
 // pod's credentials are resolved at most once per decision.
@@ -302,7 +314,7 @@ func (e *Explanation) decidedBy(rule Rule) {
 // presented notes the pod's credentials.
 func (e *Explanation) presented(secrets []kubeletconfig.ImagePullSecret, serviceAccount *kubeletconfig.ImagePullServiceAccount, err error) {
 	if e != nil {
-		e.trace = decisionTrace{resolved: true, secrets: secrets, serviceAccount: serviceAccount, err: err, matched: noMatchingSecretIdx}
+		e.trace = decisionTrace{resolved: true, secrets: secrets, serviceAccount: serviceAccount, err: err, matched: noMatchingSecret}
 	}
 }
 
@@ -369,13 +381,13 @@ func (m *fileBackedManager) describe(ex *Explanation, image, imageRef string, de
 func explainPulled(reason pulledReason) (bool, string) {
 	switch reason {
 	case pulledEntry:
-		return true, pulledWhyEntry
+		return true, PulledByEntry
 	case pulledEmptyMapping:
-		return true, pulledWhyEmptyMap
+		return true, PulledByEmptyMapping
 	case pulledInFlight:
-		return true, pulledWhyInFlight
+		return true, PulledByPullInFlight
 	case pulledIntent:
-		return true, pulledWhyIntent
+		return true, PulledByIntent
 	}
 	return false, ""
 }
@@ -464,11 +476,11 @@ func (m *fileBackedManager) explainEntry(imageRef, repo string, entry *memEntry,
 		se := secretExplanation(recorded)
 		for _, podSecret := range t.secrets {
 			switch podSecretMatch(podSecret, []kubeletconfig.ImagePullSecret{recorded}) {
-			case matchHash:
-				se.Match = matchHash
-			case matchCoordinates:
+			case MatchHash:
+				se.Match = MatchHash
+			case MatchCoordinates:
 				if se.Match == "" {
-					se.Match = matchCoordinates
+					se.Match = MatchCoordinates
 				}
 			}
 		}
@@ -548,9 +560,9 @@ func explainCredentials(t decisionTrace, entry *memEntry) CredentialsExplanation
 		out.KubernetesServiceAccount = &ServiceAccountExplanation{UID: sa.UID, Namespace: sa.Namespace, Name: sa.Name, Match: slices.Contains(recordedAccounts, *sa)}
 	}
 	if t.writeBack && t.matched >= 0 && t.matched < len(t.secrets) {
-		out.WriteBack = writeBackAddSecret
-		if se := out.KubernetesSecrets[t.matched]; se.Match == matchCoordinates {
-			out.WriteBack = writeBackStoreHash
+		out.WriteBack = WriteBackAddCoordinates
+		if se := out.KubernetesSecrets[t.matched]; se.Match == MatchCoordinates {
+			out.WriteBack = WriteBackStoreHash
 		}
 	}
 	return out
@@ -566,12 +578,12 @@ func podSecretMatch(s kubeletconfig.ImagePullSecret, recorded []kubeletconfig.Im
 	}
 	for _, r := range recorded {
 		if r.CredentialHash == s.CredentialHash {
-			return matchHash
+			return MatchHash
 		}
 	}
 	for _, r := range recorded {
 		if sameSecretCoordinates(r, s) {
-			return matchCoordinates
+			return MatchCoordinates
 		}
 	}
 	return ""
@@ -622,7 +634,7 @@ func (e *Explanation) why(image string) string {
 		s, _ := e.decisive()
 		msg := fmt.Sprintf("the pod's Secret %s/%s (uid %s) has the credential hash %s, which is on record for %s", s.Namespace, s.Name, s.UID, s.CredentialHash, repo)
 		switch {
-		case e.Credentials.WriteBack == writeBackAddSecret:
+		case e.Credentials.WriteBack == WriteBackAddCoordinates:
 			msg += "; the kubelet would add this Secret's coordinates to the entry (a second Secret with the same content)"
 		case e.Credentials.CapReached:
 			msg += fmt.Sprintf("; the entry holds %d Secrets or more, so it is accepted without adding this one", maxSecretsPerEntry)
@@ -640,7 +652,7 @@ func (e *Explanation) why(image string) string {
 			msg += " (it presented no Secret credential for this image and no service account)"
 		}
 		for _, s := range e.Credentials.KubernetesSecrets {
-			if s.Match == matchCoordinates && e.Credentials.CapReached {
+			if s.Match == MatchCoordinates && e.Credentials.CapReached {
 				msg += fmt.Sprintf("; the pod's Secret %s/%s is on record with another hash, but the entry holds %d Secrets or more, and a rotation is not accepted past that cap (step 9)", s.Namespace, s.Name, maxSecretsPerEntry)
 				break
 			}

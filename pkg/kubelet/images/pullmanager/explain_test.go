@@ -233,7 +233,7 @@ func TestExplain(t *testing.T) {
 			image: "reg.example/team/other:1", imageRef: refA,
 			wantRule: RuleNoEntry, wantMustPull: true,
 			check: func(t *testing.T, ex *Explanation) {
-				want := PulledByKubeletExplanation{Pulled: true, Why: pulledWhyEmptyMap, Intents: []IntentExplanation{}}
+				want := PulledByKubeletExplanation{Pulled: true, Why: PulledByEmptyMapping, Intents: []IntentExplanation{}}
 				if diff := cmp.Diff(want, ex.PulledByKubelet); diff != "" {
 					t.Errorf("pulled by the kubelet (-want +got):\n%s", diff)
 				}
@@ -247,7 +247,7 @@ func TestExplain(t *testing.T) {
 			intents: []string{"reg.example/team/other:2"}, image: "reg.example/team/other:1", imageRef: refB,
 			wantRule: RuleNoEntry, wantMustPull: true,
 			check: func(t *testing.T, ex *Explanation) {
-				want := PulledByKubeletExplanation{Pulled: true, Why: pulledWhyIntent, Intents: []IntentExplanation{{
+				want := PulledByKubeletExplanation{Pulled: true, Why: PulledByIntent, Intents: []IntentExplanation{{
 					File:  "image_manager/pulling/" + imagepullrecords.FileName("reg.example/team/other:2"),
 					Image: "reg.example/team/other:2",
 				}}}
@@ -264,7 +264,7 @@ func TestExplain(t *testing.T) {
 			brokenIntent: "reg.example/team/other:1", image: "reg.example/team/other:1", imageRef: refB,
 			wantRule: RuleNoEntry, wantMustPull: true,
 			check: func(t *testing.T, ex *Explanation) {
-				want := PulledByKubeletExplanation{Pulled: true, Why: pulledWhyIntent, Intents: []IntentExplanation{{
+				want := PulledByKubeletExplanation{Pulled: true, Why: PulledByIntent, Intents: []IntentExplanation{{
 					File: "image_manager/pulling/" + imagepullrecords.FileName("reg.example/team/other:1"), Broken: true,
 				}}}
 				if diff := cmp.Diff(want, ex.PulledByKubelet); diff != "" {
@@ -279,7 +279,7 @@ func TestExplain(t *testing.T) {
 			image:   "reg.example/team/other:1", imageRef: refB,
 			wantRule: RuleEmptyEntry, wantMustPull: true,
 			check: func(t *testing.T, ex *Explanation) {
-				want := PulledByKubeletExplanation{Pulled: true, Why: pulledWhyEntry, Intents: []IntentExplanation{{
+				want := PulledByKubeletExplanation{Pulled: true, Why: PulledByEntry, Intents: []IntentExplanation{{
 					File: "image_manager/pulling/" + imagepullrecords.FileName("reg.example/team/other:1"), Image: "reg.example/team/other:1", ResolvedAtStartup: true,
 				}}}
 				if diff := cmp.Diff(want, ex.PulledByKubelet); diff != "" {
@@ -318,7 +318,7 @@ func TestExplain(t *testing.T) {
 			image: "reg.example/team/empty:1", imageRef: refA, secrets: []kubeletconfig.ImagePullSecret{secretS1},
 			wantRule: RuleEmptyEntry, wantMustPull: true,
 			check: func(t *testing.T, ex *Explanation) {
-				if ex.Credentials.Resolved || !ex.PulledByKubelet.Pulled || ex.PulledByKubelet.Why != pulledWhyEntry {
+				if ex.Credentials.Resolved || !ex.PulledByKubelet.Pulled || ex.PulledByKubelet.Why != PulledByEntry {
 					t.Errorf("credentials %+v, pulled %+v", ex.Credentials, ex.PulledByKubelet)
 				}
 			},
@@ -338,11 +338,11 @@ func TestExplain(t *testing.T) {
 			image: "reg.example/team/app:1", imageRef: refA, secrets: []kubeletconfig.ImagePullSecret{longS1},
 			wantRule: RuleSecretHash,
 			check: func(t *testing.T, ex *Explanation) {
-				pod := []SecretExplanation{{UID: "uid-l1", Namespace: "ns-x", Name: "l1", CredentialHash: longHash1[:8], Match: matchHash, Decided: true}}
+				pod := []SecretExplanation{{UID: "uid-l1", Namespace: "ns-x", Name: "l1", CredentialHash: longHash1[:8], Match: MatchHash, Decided: true}}
 				if diff := cmp.Diff(pod, ex.Credentials.KubernetesSecrets); diff != "" {
 					t.Errorf("pod secrets (-want +got):\n%s", diff)
 				}
-				recorded := []SecretExplanation{{UID: "uid-l1", Namespace: "ns-x", Name: "l1", CredentialHash: longHash1[:8], Match: matchHash}}
+				recorded := []SecretExplanation{{UID: "uid-l1", Namespace: "ns-x", Name: "l1", CredentialHash: longHash1[:8], Match: MatchHash}}
 				if diff := cmp.Diff(recorded, ex.Entry.KubernetesSecrets); diff != "" {
 					t.Errorf("recorded secrets (-want +got):\n%s", diff)
 				}
@@ -356,7 +356,7 @@ func TestExplain(t *testing.T) {
 			image: "reg.example/team/app:1", imageRef: refA, secrets: []kubeletconfig.ImagePullSecret{longS2},
 			wantRule: RuleSecretHash,
 			check: func(t *testing.T, ex *Explanation) {
-				if ex.Credentials.WriteBack != writeBackAddSecret || !strings.Contains(ex.Why, "ns-x/l2") || !strings.Contains(ex.Why, "would add") {
+				if ex.Credentials.WriteBack != WriteBackAddCoordinates || !strings.Contains(ex.Why, "ns-x/l2") || !strings.Contains(ex.Why, "would add") {
 					t.Errorf("write-back %q, why %q: want the coordinates added", ex.Credentials.WriteBack, ex.Why)
 				}
 			},
@@ -377,8 +377,8 @@ func TestExplain(t *testing.T) {
 			image: "reg.example/team/app:1", imageRef: refA, secrets: []kubeletconfig.ImagePullSecret{rotatedS1},
 			wantRule: RuleSecretCoordinates,
 			check: func(t *testing.T, ex *Explanation) {
-				if ex.Credentials.WriteBack != writeBackStoreHash || ex.Credentials.KubernetesSecrets[0].Match != matchCoordinates ||
-					ex.Entry.KubernetesSecrets[0].Match != matchCoordinates {
+				if ex.Credentials.WriteBack != WriteBackStoreHash || ex.Credentials.KubernetesSecrets[0].Match != MatchCoordinates ||
+					ex.Entry.KubernetesSecrets[0].Match != MatchCoordinates {
 					t.Errorf("credentials %+v, entry %+v", ex.Credentials, ex.Entry)
 				}
 			},
