@@ -47,8 +47,9 @@ import (
 // familiar form, `busybox:1` next to `docker.io/library/busybox:2`), one
 // unparsable image, two image IDs, four pod credentials over three Secrets
 // (two Secrets with the same content, one rotated), two service accounts and
-// a runtime whose images the sequence sets. The 100-Secret cap is out of
-// reach of this universe.
+// a runtime whose images the sequence sets. Revocations delete any of the
+// three Secrets' coordinates and the two service accounts, with a cut-off
+// like prune's. The 100-Secret cap is out of reach of this universe.
 
 // modelImages are the pod image strings; modelBadImage only reaches decisions.
 var modelImages = []string{"busybox:1", "docker.io/library/busybox:2", "reg.example/team/app:1", "reg.example/other/tool:v1"}
@@ -177,7 +178,27 @@ func (m *modelManager) intent(image string) {
 	m.intents[image] = true
 }
 
-func (m *modelManager) pulled(image, ref string, creds *kubeletconfig.ImagePullCredentials) {
+// pulled records a pull and reports whether the record could be written.
+// A record with an empty mapping counts as pulled by the kubelet under
+// every name: before merging one name into it, the names the runtime has
+// for its image are spelled out; when the runtime is down or does not
+// list the image, the record stays as it is, the pull fails to record and
+// its intent stays pinned.
+func (m *modelManager) pulled(image, ref string, creds *kubeletconfig.ImagePullCredentials) bool {
+	if rec := m.records[ref]; rec != nil && len(rec.entries) == 0 {
+		listed := false
+		for img, id := range m.runtime {
+			if id == ref && !m.runtimeDown {
+				listed = true
+				m.merge(ref, modelRepo[img], nil)
+			}
+		}
+		if !listed {
+			m.inFlight[image]--
+			m.pinned[image] = true
+			return false
+		}
+	}
 	m.recordFor(ref, false).updated = m.stamp()
 	m.merge(ref, modelRepo[image], creds)
 	m.inFlight[image]--
@@ -185,6 +206,7 @@ func (m *modelManager) pulled(image, ref string, creds *kubeletconfig.ImagePullC
 	if m.inFlight[image] == 0 {
 		delete(m.intents, image)
 	}
+	return true
 }
 
 func (m *modelManager) failed(image string) {
@@ -361,6 +383,88 @@ func (m *modelManager) prune(present map[string]bool, until time.Time) []string 
 	return removed
 }
 
+// modelSource is a Secret's or service account's coordinates.
+type modelSource struct{ namespace, name, uid string }
+
+// modelDeletedSources decodes which sources the cluster deleted: bits 0-2
+// the three Secrets (s1 and its rotation share coordinates), bits 3-4 the
+// two service accounts.
+func modelDeletedSources(mask int) (secrets, serviceAccounts map[modelSource]bool) {
+	secrets, serviceAccounts = map[modelSource]bool{}, map[modelSource]bool{}
+	for i, s := range modelSecrets[:3] {
+		if mask&(1<<i) != 0 {
+			secrets[modelSource{s.Namespace, s.Name, s.UID}] = true
+		}
+	}
+	for i, sa := range modelServiceAccounts {
+		if mask&(1<<(3+i)) != 0 {
+			serviceAccounts[modelSource{sa.Namespace, sa.Name, sa.UID}] = true
+		}
+	}
+	return secrets, serviceAccounts
+}
+
+// modelCluster answers CredentialSources from the deleted sets.
+type modelCluster struct{ deletedSecrets, deletedServiceAccounts map[modelSource]bool }
+
+func (c modelCluster) SecretExists(namespace, name, uid string) bool {
+	return !c.deletedSecrets[modelSource{namespace, name, uid}]
+}
+
+func (c modelCluster) ServiceAccountExists(namespace, name, uid string) bool {
+	return !c.deletedServiceAccounts[modelSource{namespace, name, uid}]
+}
+
+// revoke removes, from every record updated before until, the Secrets and
+// service accounts the cluster deleted, keeping every repository key (an
+// entry whose last credential goes stays, empty) and lastUpdatedTime, and
+// leaving nodePodsAccessible entries alone. Records updated at or after
+// until that name a deleted source are deferred.
+func (m *modelManager) revoke(c modelCluster, until time.Time) ([]RevokedCredential, []string) {
+	var revoked []RevokedCredential
+	var deferred []string
+	for ref, rec := range m.records {
+		var found []RevokedCredential
+		for repo, e := range rec.entries {
+			if e.nodePodsAccessible {
+				continue
+			}
+			for k := range e.secrets {
+				if !c.SecretExists(k.namespace, k.name, k.uid) {
+					found = append(found, RevokedCredential{ImageRef: ref, Repository: repo, Kind: CredentialKindSecret, Namespace: k.namespace, Name: k.name, UID: k.uid})
+				}
+			}
+			for sa := range e.serviceAccounts {
+				if !c.ServiceAccountExists(sa.Namespace, sa.Name, sa.UID) {
+					found = append(found, RevokedCredential{ImageRef: ref, Repository: repo, Kind: CredentialKindServiceAccount, Namespace: sa.Namespace, Name: sa.Name, UID: sa.UID})
+				}
+			}
+		}
+		if len(found) == 0 {
+			continue
+		}
+		if !rec.updated.Before(until) {
+			deferred = append(deferred, ref)
+			continue
+		}
+		for _, r := range found {
+			e := rec.entries[r.Repository]
+			if r.Kind == CredentialKindSecret {
+				delete(e.secrets, secretKey{r.UID, r.Namespace, r.Name})
+			} else {
+				delete(e.serviceAccounts, kubeletconfig.ImagePullServiceAccount{UID: r.UID, Namespace: r.Namespace, Name: r.Name})
+			}
+		}
+		revoked = append(revoked, found...)
+	}
+	slices.SortFunc(revoked, func(a, b RevokedCredential) int {
+		return cmp.Or(cmp.Compare(a.ImageRef, b.ImageRef), cmp.Compare(a.Repository, b.Repository), cmp.Compare(a.Kind, b.Kind),
+			cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name), cmp.Compare(a.UID, b.UID))
+	})
+	sort.Strings(deferred)
+	return revoked, deferred
+}
+
 // runtimeImages is the fake runtime's content.
 func (m *modelManager) runtimeImages() []RuntimeImage {
 	byRef := map[string][]string{}
@@ -388,6 +492,7 @@ const (
 	opClock          // step
 	opRestart        // policy
 	opRuntime        // image->ref assignment, down
+	opRevoke         // deleted sources mask, cut-off
 	opCount
 )
 
@@ -527,10 +632,10 @@ func (h *modelHarness) step(r *byteReader) {
 			return // only a pull this process started can end
 		}
 		h.trace = append(h.trace, fmt.Sprintf("RecordImagePulled(%s, %s, %+v)", image, ref[:11], creds))
-		if err := h.mgr.RecordImagePulled(h.ctx, image, ref, creds); err != nil {
-			h.fail("RecordImagePulled(%s): %v", image, err)
+		err := h.mgr.RecordImagePulled(h.ctx, image, ref, creds)
+		if ok := m.pulled(image, ref, creds); ok != (err == nil) {
+			h.fail("RecordImagePulled(%s) = %v, model recorded %v", image, err, ok)
 		}
-		m.pulled(image, ref, creds)
 	case opFailed:
 		image := modelImages[r.next()%len(modelImages)]
 		if m.inFlight[image] == 0 {
@@ -587,6 +692,23 @@ func (h *modelHarness) step(r *byteReader) {
 		m.runtimeDown = down
 		h.trace = append(h.trace, fmt.Sprintf("runtime %v down=%v", m.runtime, down))
 		h.setRuntime()
+	case opRevoke:
+		mask, cut := r.next(), pruneCutoffs[r.next()%len(pruneCutoffs)]
+		secrets, serviceAccounts := modelDeletedSources(mask)
+		cluster := modelCluster{deletedSecrets: secrets, deletedServiceAccounts: serviceAccounts}
+		until := m.now.Add(cut)
+		h.trace = append(h.trace, fmt.Sprintf("RevokeCredentials(deleted=%05b, until=now%+v)", mask&0x1f, cut))
+		got, err := h.mgr.RevokeCredentials(h.ctx, cluster, until)
+		if err != nil {
+			h.fail("RevokeCredentials: %v", err)
+		}
+		wantRevoked, wantDeferred := m.revoke(cluster, until)
+		if !slices.Equal(got.Revoked, wantRevoked) {
+			h.fail("RevokeCredentials revoked %+v, model %+v", got.Revoked, wantRevoked)
+		}
+		if !slices.Equal(got.Deferred, wantDeferred) {
+			h.fail("RevokeCredentials deferred %v, model %v", got.Deferred, wantDeferred)
+		}
 	}
 }
 

@@ -69,6 +69,9 @@ type Options struct {
 // until it is closed.
 type Manager interface {
 	PullManager
+	// Revoker removes the credentials of deleted Secrets and service
+	// accounts from the records (revoke.go).
+	Revoker
 	// Close releases the writer lock.
 	Close() error
 	// Writable returns nil while the records can be written, and an error
