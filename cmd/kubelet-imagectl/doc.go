@@ -212,6 +212,95 @@ limitations under the License.
 // sorted by file. A root dir without image_manager/ has nothing to prune
 // and is not touched (the runtime is not contacted).
 //
+// # records explain
+//
+//	kubelet-imagectl records explain (--pod FILE [--secret FILE]... | --kubeconfig FILE --pod-name NS/NAME) [flags] IMAGE
+//
+// Says, without pulling or writing anything, which rule would decide for
+// the containers of one pod that use IMAGE (as written, or after
+// normalisation: busybox:1.36 matches docker.io/library/busybox:1.36), and
+// why. It runs ensure's dry run (the records opened read-only, no lock, so
+// it is safe next to a running kubelet) with ensure's inputs and flags
+// (--config, --root-dir, --runtime-endpoint, --feature-gates,
+// --docker-config, the credential provider flags; no --dry-run, it always
+// is one), and the pull manager reports, for a present image with
+// IfNotPresent or Never, the rule and its step of the decision list, the
+// policy line (policy, the allowlist entry that matched), the record file,
+// the repository key, whether the name counts as pulled by the kubelet and
+// why (entry, empty mapping, intent file, pull in flight), the entry, and
+// the pod's Secrets (namespace, name, uid, credential hash abbreviated to 8
+// hex digits, hash or coordinates match) and service account. No
+// credential is shown. What the kubelet would write back (a second
+// Secret's coordinates, a rotated Secret's hash) is said, not done.
+//
+// JSON (one line): ensure's object for the pod, with only the containers
+// that use IMAGE, each with an explanation:
+//
+//	{"pod":"NS/NAME","events":[...],"containers":[{"name":..,"image":..,"pullPolicy":..,"result":..,"reason":..,
+//	  "message":..,"imageRef":..,"verification":..,"pullAttempted":..,"events":[..],
+//	  "explanation":{"summary":"...","decidedBy":"pullManager","ensureSecretPulledImages":true,"present":true,
+//	    "runtimeImageID":"sha256:...","pullManager":{"rule":"secretHash","step":7,"why":"...","mustPull":false,
+//	      "imageRef":"sha256:...","repository":"reg.example/team/app",
+//	      "policy":{"name":..,"allowlist":[..],"allowlistEntry":..},
+//	      "record":{"file":"image_manager/pulled/sha256-...","found":..,"onDisk":..,"poisoned":..,"error":..,
+//	        "lastUpdatedTime":..,"emptyMapping":..,"repositories":[..]},
+//	      "pulledByKubelet":{"pulled":..,"why":..,"intents":[{"file":..,"image":..,"broken":..,"resolvedAtStartup":..}]},
+//	      "entry":{"found":..,"onDisk":..,"nodePodsAccessible":..,"kubernetesSecrets":[..],"kubernetesServiceAccounts":[..]},
+//	      "credentials":{"resolved":..,"error":..,"kubernetesSecrets":[{"uid":..,"namespace":..,"name":..,
+//	        "credentialHash":"9a0b1c2d","match":"hash","decided":true}],"kubernetesServiceAccount":..,
+//	        "capReached":..,"writeBack":..}}}}]}
+//
+// result, reason, verification and imageRef are ensure --dry-run's.
+// decidedBy is pullManager, notPresent, pullPolicy (Always: the pull is the
+// verification), gateOff, imageName or imageStatus; pullManager is null
+// unless the pull manager decided. rule is one of housekeepingPending,
+// recordsNotWritable (step 0), emptyImageRef (1), neverVerify,
+// unparsableImage, allowlisted (2), poisonedRecord (3), notPulledByKubelet
+// (4), noEntry, nodePodsAccessible, emptyEntry (5), credentialsError (6),
+// secretHash (7), secretCoordinates (8), serviceAccount (10), noMatch (11;
+// a rotation refused past the cap of step 9 says so). A record or entry
+// with onDisk false was made in memory by start-up housekeeping from an
+// intent whose image the runtime has, as the kubelet does when it starts.
+// The text form is a paragraph and a list per container, then the events.
+// Exit codes are ensure's: 0 admitted or would pull, 1 denied or failed, 2
+// bad input (also IMAGE not used by the pod), 3 environment (also a missing
+// root dir).
+//
+// # records verify
+//
+//	kubelet-imagectl records verify [--root-dir DIR] [--runtime-endpoint URL] [--fix] [--stale-intent-age 24h] [-o json|text]
+//
+// Reads every file as the manager does and prints one line per finding,
+// naming the file relative to the root dir ("FILE: KIND: MESSAGE"; "No
+// findings." when clean). Kinds: looseMode (a file looser than 0600, a
+// directory looser than 0700, the lock file included), nameMismatch (the
+// name does not hash from the imageRef or image inside, or is not sha256-
+// and 64 hex digits), decodeError (strict decoding failed), unreadable (not
+// a regular file, too large, an I/O error), familiarKeys (credentialMapping
+// keys such as busybox that loading normalises), duplicateKeys (keys that
+// name one repository once normalised, merged by the merge rules when
+// loaded), staleIntent (an intent whose image the runtime has, so start-up
+// housekeeping would resolve it, or one written longer ago than
+// --stale-intent-age; 0 disables the age check), temporary (.tmp-* and
+// *.tmp), and with --runtime-endpoint absentImage (a record of an image ID
+// the runtime no longer has). JSON: {"findings":[{"file":..,"kind":..,"message":..,"fixed":false}]},
+// sorted by file, then kind.
+//
+// Without --fix it only reads. --fix takes the writer lock (exit code 3
+// while it is held) and repairs only what cannot let a pod use an image it
+// could not use before: it tightens modes, removes temporaries, and
+// rewrites records whose keys need normalising, merged by the merge rules,
+// in the version the file had (so that a downgrade for a kubelet that reads
+// only v1alpha1 is not undone). It never removes a broken record (it grants
+// nothing; absent, the image could look preloaded), a broken or stale
+// intent (it keeps the name pulled by the kubelet), or a record of an
+// absent image (records prune does that). A finding is marked fixed when a
+// scan after the repair no longer finds it, and its message says what was
+// done. A root dir without image_manager/ has no findings and is not
+// touched. Exit codes: 0 no findings (with --fix: every finding fixed), 1
+// findings, 2 bad flags, 3 environment (missing root dir, unreachable
+// runtime, lock held).
+//
 // # demo
 //
 //	kubelet-imagectl demo [--keep]
