@@ -395,7 +395,7 @@ func explainPulled(reason pulledReason) (bool, string) {
 // explain describes the policy for repo. The matching entry is found by
 // asking a one-entry policy per entry, so that matching is written once.
 func (p *verificationPolicy) explain(repo string) PolicyExplanation {
-	out := PolicyExplanation{Name: p.policy, Allowlist: slices.Sorted(maps.Keys(p.exact))}
+	out := PolicyExplanation{Name: p.policy, Allowlist: append([]string{}, slices.Sorted(maps.Keys(p.exact))...)}
 	for _, prefix := range p.prefixes {
 		out.Allowlist = append(out.Allowlist, prefix+"*")
 	}

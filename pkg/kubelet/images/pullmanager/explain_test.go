@@ -157,6 +157,9 @@ func TestExplain(t *testing.T) {
 			image: "reg.example/team/app:1", imageRef: refA,
 			wantRule: RuleNeverVerify,
 			check: func(t *testing.T, ex *Explanation) {
+				if ex.Policy.Allowlist == nil {
+					t.Error("allowlist is nil, want an empty list (JSON [])")
+				}
 				// Not consulted, but shown.
 				if !ex.Record.Found || !ex.Entry.Found {
 					t.Errorf("record %+v, entry %+v: want them shown", ex.Record, ex.Entry)
