@@ -144,6 +144,7 @@ unreachable, API server error or Pod not found, root dir unwritable or locked).`
 	records.AddCommand(newRecordsListCommand(deps), newRecordsPruneCommand(deps))
 	records.AddCommand(newRecordsMigrateCommand(deps), newRecordsDowngradeCommand(deps))
 	records.AddCommand(newRecordsExplainCommand(deps))
+	records.AddCommand(newRecordsRevokeCommand(deps))
 	records.AddCommand(newRecordsVerifyCommand(deps))
 	root.AddCommand(newEnsureCommand(deps), records, newDemoCommand(deps))
 	return root
