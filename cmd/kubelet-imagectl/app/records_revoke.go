@@ -500,6 +500,7 @@ func (w *revokeWatcher) run(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), w.namespaces.HasSynced, w.secrets.HasSynced, w.serviceAccounts.HasSynced) {
 		return nil
 	}
+	logger.V(2).Info("Informer caches synced; revoking as the cluster changes")
 	poke()
 
 	ticker := time.NewTicker(w.opts.interval)
