@@ -47,6 +47,8 @@ const (
 	envClock     = "RELIABILITY_CRASH_CLOCK"
 	envSteps     = "RELIABILITY_CRASH_STEPS"
 	envFailpoint = "RELIABILITY_CRASH_FAILPOINT"
+	// envRevokeEvery is the workload's RevokeEvery.
+	envRevokeEvery = "RELIABILITY_CRASH_REVOKE_EVERY"
 	// envBreak names a bug the child's filesystem injects, to show that the
 	// checker sees what it guards against.
 	envBreak = "RELIABILITY_CRASH_BREAK"
@@ -65,6 +67,7 @@ func TestCrashChild(t *testing.T) {
 	seed, _ := strconv.ParseUint(os.Getenv(envSeed), 10, 64)
 	clockSeconds, _ := strconv.ParseInt(os.Getenv(envClock), 10, 64)
 	steps, _ := strconv.Atoi(os.Getenv(envSteps))
+	revokeEvery, _ := strconv.Atoi(os.Getenv(envRevokeEvery))
 	fp, err := parseFailpoint(os.Getenv(envFailpoint))
 	if err != nil {
 		t.Fatal(err)
@@ -76,18 +79,23 @@ func TestCrashChild(t *testing.T) {
 	clk := testingclock.NewFakeClock(time.Unix(clockSeconds, 0).UTC())
 	ctx := klog.NewContext(context.Background(), klog.Logger{})
 	wl := &harness.Workload{
-		World: harness.NewWorld(),
-		Env:   env,
-		Clock: clk,
-		Rand:  rand.New(rand.NewPCG(seed, 0x5eed)),
+		World:       harness.NewWorld(),
+		Env:         env,
+		Clock:       clk,
+		Rand:        rand.New(rand.NewPCG(seed, 0x5eed)),
+		RevokeEvery: revokeEvery,
 		Open: func(ctx context.Context) (pullmanager.Manager, error) {
-			return pullmanager.NewFileBackedPullManager(ctx, pullmanager.Options{
+			m, err := pullmanager.NewFileBackedPullManager(ctx, pullmanager.Options{
 				RootDir:     root,
 				FS:          fsys,
 				Policy:      config.NeverVerifyPreloadedImages,
 				ImageLister: harness.ImageLister(env),
 				Clock:       clk,
 			})
+			if err != nil {
+				return nil, err
+			}
+			return revokingManager{Manager: m, fs: fsys}, nil
 		},
 	}
 	if err := wl.Run(ctx, steps); err != nil {
@@ -104,11 +112,14 @@ type crashStats struct {
 	// kills between a pull with a service account's plugin credentials and
 	// the acknowledgement of its record.
 	saRecorded, saGrants, saKills int
-	violations                    []string
+	// revoked and revokeKills: acknowledged revocations, and kills between
+	// a source's deletion and the acknowledgement of its revocation.
+	revoked, revokeKills int
+	violations           []string
 }
 
 // runChild runs one child until it ends and returns whether it was killed.
-func runChild(t *testing.T, oracle *harness.Oracle, root string, run int, fp *failpoint, killAfter time.Duration, steps int, breakWith string) (killed bool, live []string) {
+func runChild(t *testing.T, oracle *harness.Oracle, root string, run int, fp *failpoint, killAfter time.Duration, steps, revokeEvery int, breakWith string) (killed bool, live []string) {
 	t.Helper()
 	reqR, reqW, err := os.Pipe()
 	if err != nil {
@@ -131,6 +142,7 @@ func runChild(t *testing.T, oracle *harness.Oracle, root string, run int, fp *fa
 		envSteps+"="+strconv.Itoa(steps),
 		envFailpoint+"="+fpSpec,
 		envBreak+"="+breakWith,
+		envRevokeEvery+"="+strconv.Itoa(revokeEvery),
 	)
 	cmd.ExtraFiles = []*os.File{reqW, repR}
 	var out bytes.Buffer
@@ -196,9 +208,9 @@ func TestCrash(t *testing.T) {
 	if os.Getenv(envChild) == "1" {
 		t.Skip("in the child")
 	}
-	cfg := campaignConfig{target: 50, steps: 20, maxRuns: 150, timerKills: true, kinds: failpointKinds}
+	cfg := campaignConfig{target: 50, steps: 20, maxRuns: 150, timerKills: true, kinds: failpointKinds, revokeEvery: 10}
 	if long() {
-		cfg = campaignConfig{target: 1000, steps: 40, maxRuns: 3000, timerKills: true, kinds: failpointKinds}
+		cfg = campaignConfig{target: 1000, steps: 40, maxRuns: 3000, timerKills: true, kinds: failpointKinds, revokeEvery: 10}
 	}
 	st, perKind := campaign(t, cfg)
 	if st.kills < cfg.target {
@@ -219,6 +231,42 @@ func TestCrash(t *testing.T) {
 		st.kills, st.failpointKills, st.timerKills, st.runs, st.completed, len(st.violations), st.pulls, st.recorded, st.saRecorded, st.saKills, st.decisions, st.saGrants, st.temporaries, st.broken, strings.Join(kinds, " "))
 	if st.saRecorded == 0 || st.saGrants == 0 {
 		t.Errorf("the kills met %d pulls recorded under a service account and %d decisions granted through one after restarts; want both", st.saRecorded, st.saGrants)
+	}
+	msg += fmt.Sprintf("; revocations: %d acknowledged, %d kills while one was written", st.revoked, st.revokeKills)
+	if st.revoked == 0 {
+		t.Errorf("the workload acknowledged no revocation")
+	}
+	t.Log(msg)
+	if long() {
+		fmt.Println(msg)
+	}
+}
+
+// TestCrashDuringRevocations is a campaign whose workload revokes every
+// third step, with failpoints that count only the operations of
+// revocations (every step of a record's write), so that the kills land
+// between a source's deletion and the acknowledgement of its revocation,
+// often after some of its records were rewritten and before others.
+func TestCrashDuringRevocations(t *testing.T) {
+	if os.Getenv(envChild) == "1" {
+		t.Skip("in the child")
+	}
+	cfg := campaignConfig{target: 40, steps: 20, maxRuns: 150, kinds: []string{"createtemp", "write", "syncfile", "closefile", "rename", "opendir", "syncdir", "closedir"}, revokeEvery: 3, maxN: 4, onlyRevoking: true}
+	if long() {
+		cfg.target, cfg.steps, cfg.maxRuns = 500, 40, 2000
+	}
+	st, _ := campaign(t, cfg)
+	if len(st.violations) > 0 {
+		shown := st.violations
+		if len(shown) > 20 {
+			shown = shown[:20]
+		}
+		t.Errorf("%d invariant violations:\n%s", len(st.violations), strings.Join(shown, "\n"))
+	}
+	msg := fmt.Sprintf("RELIABILITY: crash during revocations: %d kills (%d runs), %d invariant violations, %d revocations acknowledged, %d kills while one was written, %d decisions checked after restarts",
+		st.kills, st.runs, len(st.violations), st.revoked, st.revokeKills, st.decisions)
+	if st.revokeKills < cfg.target/2 {
+		t.Errorf("only %d of %d kills came while a revocation was written", st.revokeKills, st.kills)
 	}
 	t.Log(msg)
 	if long() {
@@ -256,6 +304,12 @@ func killedRecordingServiceAccount(events []harness.Event) bool {
 	return false
 }
 
+// killedRevoking reports whether a run's last event is a source's deletion:
+// the kill came while its revocation was being written.
+func killedRevoking(events []harness.Event) bool {
+	return len(events) > 0 && events[len(events)-1].Kind == harness.EventDeleted
+}
+
 // campaignConfig is one series of kills.
 type campaignConfig struct {
 	target, steps, maxRuns int
@@ -268,6 +322,10 @@ type campaignConfig struct {
 	maxN int
 	// freshRoot gives every run a new root dir and oracle.
 	freshRoot bool
+	// revokeEvery is the workload's RevokeEvery.
+	revokeEvery int
+	// onlyRevoking makes failpoints count only a revocation's operations.
+	onlyRevoking bool
 }
 
 // campaign runs children over one root dir until target kills, checking
@@ -298,7 +356,7 @@ func campaign(t *testing.T, cfg campaignConfig) (*crashStats, map[string]int) {
 		if cfg.timerKills && rng.IntN(4) == 0 {
 			killAfter = time.Duration(10+rng.IntN(200)) * time.Millisecond
 		} else {
-			fp = &failpoint{kind: cfg.kinds[rng.IntN(len(cfg.kinds))], n: 1 + rng.IntN(maxN), after: rng.IntN(2) == 0}
+			fp = &failpoint{kind: cfg.kinds[rng.IntN(len(cfg.kinds))], n: 1 + rng.IntN(maxN), after: rng.IntN(2) == 0, revoking: cfg.onlyRevoking}
 			if fp.kind == "remove-temp" {
 				// Only start-up removes temporaries, and the check after
 				// the last kill already did: leave what a kill in the
@@ -310,7 +368,7 @@ func campaign(t *testing.T, cfg campaignConfig) (*crashStats, map[string]int) {
 				fp.n = 1 + rng.IntN(2)
 			}
 		}
-		killed, live := runChild(t, oracle, root, run, fp, killAfter, cfg.steps, cfg.breakWith)
+		killed, live := runChild(t, oracle, root, run, fp, killAfter, cfg.steps, cfg.revokeEvery, cfg.breakWith)
 		st.violations = append(st.violations, live...)
 		switch {
 		case killed && fp != nil:
@@ -339,6 +397,9 @@ func campaign(t *testing.T, cfg campaignConfig) (*crashStats, map[string]int) {
 		if killed && killedRecordingServiceAccount(events[seen:]) {
 			st.saKills++
 		}
+		if killed && killedRevoking(events[seen:]) {
+			st.revokeKills++
+		}
 		for _, ev := range events[seen:] {
 			switch ev.Kind {
 			case harness.EventPullOK, harness.EventPullFailed:
@@ -348,6 +409,8 @@ func campaign(t *testing.T, cfg campaignConfig) (*crashStats, map[string]int) {
 				if ev.Cred.SA > 0 {
 					st.saRecorded++
 				}
+			case harness.EventRevoked:
+				st.revoked++
 			}
 		}
 		seen = len(events)

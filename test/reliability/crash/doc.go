@@ -41,4 +41,16 @@ limitations under the License.
 // service accounts against the pulls that proved them, and every decision
 // granted through a recorded service account (step 10) against the durable
 // log: the very account that pulled, never one recreated under its name.
+//
+// One step in ten (TestCrash) or three (TestCrashDuringRevocations)
+// deletes a Secret, a service account or a whole namespace from the
+// world's cluster and revokes it (RevokeCredentials); the summaries count
+// acknowledged revocations and kills between a deletion and its
+// acknowledgement. TestCrashDuringRevocations' failpoints (suffix
+// ":revoking") count only the operations made while a revocation runs, so
+// every one of its kills lands inside one, often after some of its records
+// were rewritten and before others. After each restart no record may hold
+// a source whose revocation was acknowledged, a revoked name must still
+// count as pulled by the kubelet, and pulls whose source was deleted no
+// longer have to grant (see package harness).
 package crash

@@ -17,15 +17,19 @@ limitations under the License.
 package crash
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"k8s.io/imagepullrecords"
+	"k8s.io/kubernetes/pkg/kubelet/images/pullmanager"
 )
 
 // The kinds of operation a failpoint counts.
@@ -40,6 +44,8 @@ type failpoint struct {
 	kind  string
 	n     int
 	after bool
+	// revoking counts only the operations a revocation makes.
+	revoking bool
 }
 
 func (f failpoint) String() string {
@@ -47,7 +53,11 @@ func (f failpoint) String() string {
 	if f.after {
 		when = "after"
 	}
-	return fmt.Sprintf("%s:%d:%s", f.kind, f.n, when)
+	s := fmt.Sprintf("%s:%d:%s", f.kind, f.n, when)
+	if f.revoking {
+		s += ":revoking"
+	}
+	return s
 }
 
 func parseFailpoint(s string) (*failpoint, error) {
@@ -55,14 +65,14 @@ func parseFailpoint(s string) (*failpoint, error) {
 		return nil, nil
 	}
 	parts := strings.Split(s, ":")
-	if len(parts) != 3 {
-		return nil, fmt.Errorf("failpoint %q: want kind:n:before|after", s)
+	if len(parts) != 3 && (len(parts) != 4 || parts[3] != "revoking") {
+		return nil, fmt.Errorf("failpoint %q: want kind:n:before|after[:revoking]", s)
 	}
 	n, err := strconv.Atoi(parts[1])
 	if err != nil {
 		return nil, fmt.Errorf("failpoint %q: %w", s, err)
 	}
-	return &failpoint{kind: parts[0], n: n, after: parts[2] == "after"}, nil
+	return &failpoint{kind: parts[0], n: n, after: parts[2] == "after", revoking: len(parts) == 4}, nil
 }
 
 // killFS is the real filesystem with a failpoint: at the chosen operation
@@ -75,10 +85,25 @@ type killFS struct {
 	dropIntents bool
 	mu          sync.Mutex
 	counts      map[string]int
+	// revoking is set while the manager revokes (revokingManager).
+	revoking atomic.Bool
 }
 
 func newKillFS(fp *failpoint) *killFS {
 	return &killFS{FS: imagepullrecords.OS, fp: fp, counts: map[string]int{}}
+}
+
+// revokingManager marks the filesystem while RevokeCredentials runs, for
+// failpoints that count only a revocation's operations.
+type revokingManager struct {
+	pullmanager.Manager
+	fs *killFS
+}
+
+func (m revokingManager) RevokeCredentials(ctx context.Context, sources pullmanager.CredentialSources, before time.Time) (*pullmanager.RevokeResult, error) {
+	m.fs.revoking.Store(true)
+	defer m.fs.revoking.Store(false)
+	return m.Manager.RevokeCredentials(ctx, sources, before)
 }
 
 func die() {
@@ -90,7 +115,7 @@ func die() {
 // the failpoint says so.
 func (k *killFS) do(kind string, op func() error) error {
 	hit := false
-	if k.fp != nil && k.fp.kind == kind {
+	if k.fp != nil && k.fp.kind == kind && (!k.fp.revoking || k.revoking.Load()) {
 		k.mu.Lock()
 		k.counts[kind]++
 		hit = k.counts[kind] == k.fp.n

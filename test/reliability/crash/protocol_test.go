@@ -35,6 +35,8 @@ type message struct {
 	Cred     harness.Cred         `json:"cred"`
 	Refs     []string             `json:"refs,omitempty"`
 	Decision pullmanager.Decision `json:"decision"`
+	// Namespace is a deleted namespace (deleted, revoked).
+	Namespace string `json:"ns,omitempty"`
 }
 
 // reply is one line from the parent to the child.
@@ -96,6 +98,14 @@ func (e *pipeEnv) Images() []pullmanager.RuntimeImage { return e.call(message{Op
 
 func (e *pipeEnv) GC(refs []string) { e.call(message{Op: "gc", Refs: refs}) }
 
+func (e *pipeEnv) Deleted(c harness.Cred, namespace string) {
+	e.call(message{Op: "deleted", Cred: c, Namespace: namespace})
+}
+
+func (e *pipeEnv) Revoked(c harness.Cred, namespace string) {
+	e.call(message{Op: "revoked", Cred: c, Namespace: namespace})
+}
+
 // serve is the parent's side: it answers the child from the oracle until
 // the child's end of the pipe closes, and returns the live violations (a
 // decision that granted without a proof).
@@ -125,6 +135,10 @@ func serve(oracle *harness.Oracle, r io.Reader, w io.Writer) []string {
 			rep.Images = oracle.View(-1).RuntimeImages()
 		case "gc":
 			oracle.Append(harness.Event{Kind: harness.EventGC, Refs: m.Refs})
+		case "deleted":
+			oracle.Append(harness.Event{Kind: harness.EventDeleted, Cred: m.Cred, Namespace: m.Namespace})
+		case "revoked":
+			oracle.Append(harness.Event{Kind: harness.EventRevoked, Cred: m.Cred, Namespace: m.Namespace})
 		}
 		if needsReply[m.Op] {
 			// A write error means the child is dead; the next read ends.

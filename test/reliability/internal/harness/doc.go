@@ -35,7 +35,12 @@ limitations under the License.
 //     for the very account that pulled, never for one recreated under its
 //     name;
 //   - every pull that RecordImagePulled acknowledged is still granted (unless
-//     its image was garbage-collected since, which allows a prune);
+//     its image was garbage-collected since, which allows a prune, or the
+//     cluster deleted its Secret or service account, which allows a
+//     revocation);
+//   - with Workload.RevokeEvery, no record holds, and no decision grants
+//     through, a source whose revocation RevokeCredentials acknowledged
+//     (until a pull with it brings it back);
 //   - every name the runtime pulled for the kubelet never passes for
 //     preloaded (NeverVerifyPreloadedImages: no notPulledByKubelet decision),
 //     whether its record entry or its intent survived.

@@ -49,6 +49,9 @@ type Event struct {
 	Ref   string    `json:"r,omitempty"`
 	Cred  Cred      `json:"c"`
 	Refs  []string  `json:"rs,omitempty"`
+	// Namespace, for EventDeleted and EventRevoked, is a namespace deleted
+	// with every source in it (Cred is then unused).
+	Namespace string `json:"ns,omitempty"`
 }
 
 // Oracle is the append-only log of what really happened. It must outlive
@@ -135,8 +138,11 @@ type View struct {
 	// garbage-collected, with one image string each.
 	pulledOK map[repoRef]string
 	// Expected are the acknowledged records whose image was not
-	// garbage-collected since: each must still grant.
+	// garbage-collected since, nor their credential's source deleted: each
+	// must still grant.
 	Expected []Event
+	// revocations are the sources revoked and not brought back (revoke.go).
+	revocations revocations
 }
 
 func newView(w *World, events []Event) *View {
@@ -168,6 +174,7 @@ func (v *View) apply(ev Event) {
 	if ev.Image != "" {
 		rr = repoRef{repo: Repo(ev.Image), ref: ev.Ref}
 	}
+	v.applyRevocation(ev)
 	switch ev.Kind {
 	case EventPullOK:
 		v.addPresent(ev.Ref, ev.Image)
@@ -282,7 +289,7 @@ func (v *View) CheckRecord(record *kubeletconfig.ImagePulledRecord) []string {
 			}
 		}
 	}
-	return out
+	return append(out, v.checkRevoked(record)...)
 }
 
 // CheckDecision returns a violation when a decision granted image (as ref)

@@ -42,6 +42,13 @@ type Env interface {
 	Images() []pullmanager.RuntimeImage
 	// GC removes the images refs from the runtime.
 	GC(refs []string)
+	// Deleted reports that the cluster deleted the source of c (or, when
+	// namespace is not empty, that namespace with every source in it),
+	// before its revocation starts.
+	Deleted(c Cred, namespace string)
+	// Revoked reports that the revocation of what Deleted reported was
+	// acknowledged.
+	Revoked(c Cred, namespace string)
 }
 
 // Workload drives a pull manager with pulls (valid, refused, anonymous,
@@ -55,6 +62,9 @@ type Workload struct {
 	Open  func(ctx context.Context) (pullmanager.Manager, error)
 	Clock *testingclock.FakeClock
 	Rand  *rand.Rand
+	// RevokeEvery makes one step in RevokeEvery delete a Secret or a
+	// service account from the cluster and revoke it (revoke.go); 0 never.
+	RevokeEvery int
 	// Stats count what the workload did.
 	Stats WorkloadStats
 }
@@ -62,6 +72,9 @@ type Workload struct {
 // WorkloadStats count the operations of a workload.
 type WorkloadStats struct {
 	Steps, Pulls, PullsRecorded, Decisions, Prunes, Restarts int
+	// Revocations counts revocation passes, CredentialsRevoked what they
+	// removed.
+	Revocations, CredentialsRevoked int
 }
 
 // Lister adapts an Env to pullmanager.ImageLister.
@@ -105,6 +118,12 @@ func (w *Workload) Run(ctx context.Context, steps int) error {
 	for i := 0; i < steps; i++ {
 		w.Stats.Steps++
 		w.Clock.Step(time.Second)
+		if w.RevokeEvery > 0 && w.Rand.IntN(w.RevokeEvery) == 0 {
+			if err := w.revoke(ctx, m); err != nil {
+				return err
+			}
+			continue
+		}
 		switch p := w.Rand.IntN(100); {
 		case p < 50:
 			err = w.pull(ctx, m, w.image(), w.cred())
