@@ -301,6 +301,99 @@ limitations under the License.
 // findings, 2 bad flags, 3 environment (missing root dir, unreachable
 // runtime, lock held).
 //
+// # records revoke
+//
+//	kubelet-imagectl records revoke --kubeconfig FILE [--root-dir DIR] [--dry-run] [--wait-for-lock DURATION] [-o json|text]
+//	kubelet-imagectl records revoke --kubeconfig FILE --watch [--root-dir DIR] [--interval DURATION] [-o json|text]
+//
+// Removes from every pulled record the credentials whose source the
+// cluster deleted; released kubelets keep them until the image is
+// garbage-collected. By coordinates (uid, namespace, name):
+//   - a kubernetesSecrets entry whose Secret does not exist, or exists with
+//     another UID (deleted and recreated under its name), is removed;
+//   - the same for a kubernetesServiceAccounts entry and its ServiceAccount;
+//   - every Secret and service account recorded in a namespace that does
+//     not exist, or is being deleted (it has a deletionTimestamp), is
+//     removed. Without a namespace controller (as in the node e2e setup) a
+//     deleted namespace stays Terminating with its objects in it; revoke
+//     treats it as deleted, and likewise a Secret or ServiceAccount with a
+//     deletionTimestamp.
+//
+// An entry whose last credential goes stays, as {}: the kubelet pulled the
+// image under that name, so the name keeps counting as pulled by the
+// kubelet and never passes for preloaded under NeverVerifyPreloadedImages;
+// a pod must now pull (verify) it again. nodePodsAccessible entries are
+// never touched; lastUpdatedTime is kept (a revocation proves no pull, so
+// it does not move the prune cut-off).
+//
+// One pass: first every Namespace, Secret and ServiceAccount of the
+// cluster is listed, metadata only and in pages of 500; if any request
+// fails, on any page (a refusal, a timeout, an expired continue token, the
+// API server unreachable), nothing is revoked and the exit code is 3. Then
+// the records are opened with the writer lock and revoked through the pull
+// manager, under each image ref's lock, as pulls and prune write them, and
+// durably. A record updated at or after the moment the listing started
+// (a pull that may hold a Secret created after the listing) is left as it
+// is, with a warning on stderr to run revoke again. --dry-run takes no lock,
+// writes nothing and reports what would be revoked. A root dir without
+// image_manager/ has nothing to revoke (the API server is not contacted).
+//
+// --watch runs until SIGTERM or an interrupt (exit code 0), with shared
+// informers on Namespaces, Secrets and ServiceAccounts (metadata only; each
+// object is cut down to namespace, name, UID, resourceVersion and
+// deletionTimestamp as it is decoded, about 500 bytes per object cached).
+// It waits for all three caches to sync (the informers retry with back-off
+// while the API server is unreachable or a watch drops), then, after each
+// burst of changes and every --interval (default 1m), reads the records
+// without the lock and looks for credentials the caches do not have. Only
+// then does it run a pass as above: the caches only say where to look,
+// never what to revoke, since a cache may lag behind a creation or be
+// refilled object by object after a relist. A failed pass (a list error,
+// the lock held by another writer) is retried with back-off, 1s doubling
+// to 1m; a pass that left a record for later is followed by another.
+//
+// JSON, one object per pass (per line with --watch, only for passes that
+// revoked something):
+//
+//	{"revoked":[{"file":"image_manager/pulled/sha256-...","imageRef":"sha256:...","repository":"reg.example/team/app",
+//	  "kind":"secret","namespace":"team-a","name":"regcred","uid":"..."}]}
+//
+// kind is secret or serviceAccount; the list is sorted by file,
+// repository, kind, namespace, name and UID. Text: a table (REVOKED FROM
+// RECORD, IMAGE REF, REPOSITORY, KIND, SOURCE, UID), or "No credentials
+// revoked.".
+//
+// The writer lock: like prune, revoke fails with exit code 3 while another
+// writer (a kubelet) holds image_manager/.lock; --wait-for-lock DURATION
+// waits for it first. --watch takes the lock only for the moment of a pass.
+//
+// RBAC: the identity of --kubeconfig needs exactly list and watch (list
+// alone for one pass) on namespaces, secrets and serviceaccounts in the
+// core API group, cluster-wide, as in this ClusterRole:
+//
+//	apiVersion: rbac.authorization.k8s.io/v1
+//	kind: ClusterRole
+//	metadata:
+//	  name: kubelet-imagectl-revoke
+//	rules:
+//	- apiGroups: [""]
+//	  resources: ["namespaces", "secrets", "serviceaccounts"]
+//	  verbs: ["list", "watch"]
+//
+// Every request asks for metadata only (PartialObjectMetadata), so Secret
+// data is never fetched; RBAC cannot express "metadata only", so the role
+// would let its holder read Secret data: give it to this tool only. The
+// metadata of a Secret applied with kubectl carries its data in the
+// kubectl.kubernetes.io/last-applied-configuration annotation; revoke keeps
+// no annotation and logs no object. The kubelet's own credentials (the
+// Node authorizer) do not allow cluster-wide lists of Secrets, which is
+// why this is a separate identity.
+//
+// Exit codes: 0 done (also after SIGTERM with --watch); 2 bad flags or a
+// kubeconfig that does not load; 3 API server errors (nothing revoked), the
+// records lock held, the root dir missing or unwritable, or a record that
+// could not be written (the others were revoked).
+//
 // # demo
 //
 //	kubelet-imagectl demo [--keep]
