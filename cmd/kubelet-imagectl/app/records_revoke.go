@@ -179,7 +179,7 @@ func runRecordsRevoke(ctx context.Context, deps *Deps, o *recordsRevokeOptions) 
 			err = werr
 		}
 		if len(res.Deferred) > 0 {
-			fmt.Fprintf(deps.Stderr, "warning: %d records were updated by a pull after the cluster was listed and were left as they are; run records revoke again\n", len(res.Deferred))
+			fmt.Fprintf(deps.Stderr, "warning: %d record(s) updated by a pull after the cluster was listed were left as they are; run records revoke again\n", len(res.Deferred))
 		}
 	}
 	return err
