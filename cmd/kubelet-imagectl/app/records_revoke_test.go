@@ -904,3 +904,29 @@ func BenchmarkRevokeWatchCache(b *testing.B) {
 	}
 	b.ReportMetric(perSecret, "B/secret")
 }
+
+// TestRecordsRevokeDefersFreshRecords: a record updated after the listing
+// started (here: stamped in the future) may hold a Secret created after
+// the listing; it is left as it is, with a warning, and exit code 0.
+func TestRecordsRevokeDefersFreshRecords(t *testing.T) {
+	f := newRevokeFixture(t)
+	fresh := time.Now().Add(time.Hour).Truncate(time.Second)
+	mapping := map[string]kubeletv1beta1.ImagePullCredentials{
+		repoRevokeApp: {KubernetesSecrets: []kubeletv1beta1.ImagePullSecret{{UID: "uid-new", Namespace: "team-a", Name: "created-after", CredentialHash: "hash-n"}}},
+	}
+	writeRecord(t, recordStore(t, f.rootDir), refC, fresh, mapping)
+	res := runCLI(t, Deps{}, f.args("-o", "json")...)
+	if res.code != ExitOK {
+		t.Fatalf("exit code %d, stderr %q", res.code, res.stderr)
+	}
+	if diff := cmp.Diff(wantRevokedOutput(), decodeRevokeOutput(t, res.stdout)); diff != "" {
+		t.Errorf("revoked (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(res.stderr, "1 record(s) updated by a pull after the cluster was listed") {
+		t.Errorf("stderr %q, want the deferral warning", res.stderr)
+	}
+	rec, err := recordStore(t, f.rootDir).ReadRecord(refC)
+	if err != nil || rec == nil || !cmp.Equal(rec.CredentialMapping, mapping) {
+		t.Errorf("the fresh record changed: %+v, %v", rec, err)
+	}
+}
