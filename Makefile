@@ -25,7 +25,7 @@ BENCH ?= .
 # Fuzzing: time per target for `make fuzz`.
 FUZZTIME ?= 60s
 
-.PHONY: all build demo test test-unit test-staging test-e2e-node bench fuzz test-reliability verify update clean
+.PHONY: all build demo test test-unit test-staging test-compat test-compat-build test-e2e-node bench fuzz test-reliability verify update clean
 
 all: build
 
@@ -37,14 +37,25 @@ demo: build
 	$(OUT)/kubelet-imagectl demo
 
 # Unit and integration tests (hermetic: embedded registry and runtime), with
-# the race detector; fuzz seed corpora run as ordinary tests.
-test: test-staging test-unit
+# the race detector; fuzz seed corpora run as ordinary tests. The records
+# compatibility test with released kubelets (test/compat/records, part of
+# ./...) runs binaries built beforehand by test-compat-build, so that a cold
+# build (minutes) does not count against go test's timeout.
+test: test-staging test-compat-build test-unit
 
 test-unit:
 	$(GO) test -race $(GOFLAGS_TEST) ./...
 
 test-staging:
 	cd $(STAGING) && $(GO) test -race $(GOFLAGS_TEST) ./...
+
+# The records-compat binaries of hack/tools/records-compat/release-*, from
+# the module cache only (cached by hack/build-records-compat.sh).
+test-compat-build:
+	hack/build-records-compat.sh >/dev/null
+
+test-compat: test-compat-build
+	$(GO) test -count=1 ./test/compat/records/...
 
 # Node e2e: real containerd and real distribution registries. Needs root.
 test-e2e-node: build

@@ -23,3 +23,6 @@ git ls-files -co --exclude-standard '*.go' | xargs -r gofmt -w
 go mod tidy
 (cd staging/src/k8s.io/imagepullrecords && go mod tidy)
 (cd hack/tools/kube-apiserver && go mod tidy)
+for dir in hack/tools/records-compat/compatcli hack/tools/records-compat/release-*; do
+  (cd "${dir}" && go mod tidy)
+done
