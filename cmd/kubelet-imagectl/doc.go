@@ -394,6 +394,59 @@ limitations under the License.
 // records lock held, the root dir missing or unwritable, or a record that
 // could not be written (the others were revoked).
 //
+// # records migrate and downgrade
+//
+//	kubelet-imagectl records migrate [--root-dir DIR] [--dry-run] [-o json|text]
+//	kubelet-imagectl records downgrade --to v1alpha1 [--drop-service-accounts] [--root-dir DIR] [--dry-run] [-o json|text]
+//
+// Rewrite every intent and record file in the canonical encoding of one
+// version: migrate in kubelet.config.k8s.io/v1beta1, which kubelets 1.35 and
+// later write (they read v1alpha1 too, and rewrite it at start-up);
+// downgrade in kubelet.config.k8s.io/v1alpha1, the only version kubelets
+// 1.33 and 1.34 read (their scheme has no v1beta1 pull records: every
+// v1beta1 file is a decode error, which they turn into a pull). Only the
+// encoding changes: fields, map keys (never normalised) and times (to the
+// second, in UTC, as every kubelet writes them) decode the same before and
+// after, and each new content is decoded and compared before anything is
+// written. A file already in its canonical form is unchanged; any other
+// file, of either version, is rewritten.
+//
+// All or nothing: every file is read and decoded first; a file that fails
+// any check (read, decode, kind, name) ends the command with exit code 1,
+// naming each broken file, and nothing written (also with --dry-run). The
+// tool does not remove broken files: a missing record makes its image look
+// preloaded. Then every new content goes to a temporary in its directory,
+// fsynced and closed; only then is each temporary renamed over its file,
+// and each directory is fsynced once. A failure (exit code 3) or a crash
+// part way leaves each file either old or new, both complete: a rename
+// replaces one file atomically, files are independent of one another, and
+// both versions decode to the same record or intent, so any mixture says
+// the same thing, and running the command again finishes the rewrite.
+// Leftover temporaries are ignored by every reader and removed by a
+// writer's start-up.
+//
+// Both commands take the writer lock (exit code 3 while another writer
+// holds it). Released kubelets take no lock: stop the kubelet first.
+// --dry-run takes no lock and writes nothing, and lists what would change.
+// JSON, one object, sorted by file:
+//
+//	{"rewritten":[{"file":"image_manager/pulled/sha256-...","from":"kubelet.config.k8s.io/v1beta1","to":"kubelet.config.k8s.io/v1alpha1"}],"unchanged":3}
+//
+// Kubelet 1.33's v1alpha1 has no kubernetesServiceAccounts field and
+// rejects every record naming a service account (that image is then
+// pulled again). --drop-service-accounts removes those lists for a rollback
+// to 1.33 (each file then reports "droppedServiceAccounts"); every
+// credentialMapping entry stays, so each name still counts as pulled by
+// the kubelet, and a record only grants less. Without it, downgrade warns
+// on stderr, naming the records with service accounts.
+//
+// Downgrade is the last step before starting the old kubelet: this tool's
+// writers (ensure without --dry-run, records prune, revoke, migrate) and
+// kubelets 1.35 and later rewrite v1alpha1 files in v1beta1 when they
+// start, so none may run as a writer on that root dir in between. The
+// released kubelets' own code is run against both commands' output by
+// test/compat/records (hack/tools/records-compat).
+//
 // # demo
 //
 //	kubelet-imagectl demo [--keep]

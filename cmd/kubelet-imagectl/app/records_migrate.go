@@ -116,9 +116,9 @@ grants less. Without the flag, the command warns on stderr when records name
 service accounts.
 
 Downgrade is the last step before starting the old kubelet: kubelet-imagectl's
-writers (ensure without --dry-run, records prune, migrate) and kubelets 1.35 and
-later rewrite v1alpha1 files in v1beta1 when they start, so none of them may run
-on this root dir in between. It takes the records lock (exit code 3 while a
+writers (ensure without --dry-run, records prune, revoke, migrate) and kubelets
+1.35 and later rewrite v1alpha1 files in v1beta1 when they start, so none of
+them may run on this root dir in between. It takes the records lock (exit code 3 while a
 writer holds it); --dry-run takes no lock and writes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
