@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,6 +72,31 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
+// registerInputs reads what the binaries are built from, and the variables
+// the build script reads, so that go test's result cache knows them: the
+// binaries run outside the test and would not invalidate it otherwise.
+func registerInputs(t *testing.T, root string) {
+	t.Helper()
+	for _, name := range []string{"CI", "RECORDS_COMPAT_CACHE", "RECORDS_COMPAT_ALLOW_DOWNLOAD", "XDG_CACHE_HOME", "HOME", "GOFLAGS", "GOMODCACHE", "GOPROXY", "PATH"} {
+		_ = os.Getenv(name)
+	}
+	inputs := []string{filepath.Join(root, "hack", "build-records-compat.sh")}
+	err := filepath.WalkDir(filepath.Join(root, "hack", "tools", "records-compat"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			inputs = append(inputs, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range inputs {
+		if _, err := os.ReadFile(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // inCI reports whether the tests run in CI, where a missing module is a
 // failure rather than a skip.
 func inCI() bool { return os.Getenv("CI") == "true" }
@@ -82,6 +108,7 @@ func inCI() bool { return os.Getenv("CI") == "true" }
 func releases(t *testing.T) []*release {
 	t.Helper()
 	root := repoRoot(t)
+	registerInputs(t, root)
 	buildOnce.Do(func() {
 		ctx := context.Background()
 		if deadline, ok := t.Deadline(); ok {
