@@ -214,45 +214,29 @@ func decodeResponse(data []byte, apiVersion string) (*response, error) {
 		return nil, errResponseNotJSON
 	}
 	var (
-		typeMeta metav1.TypeMeta
-		keyType  string
-		duration *metav1.Duration
-		auth     credentialprovider.DockerConfig
+		fields responseFields
+		err    error
 	)
 	switch apiVersion {
 	case ExecAPIVersionV1:
-		var r credentialproviderv1.CredentialProviderResponse
-		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(data, &r); err != nil {
-			return nil, errResponseBadShape
-		}
-		typeMeta, keyType, duration = r.TypeMeta, string(r.CacheKeyType), r.CacheDuration
-		auth = make(credentialprovider.DockerConfig, len(r.Auth))
-		for k, a := range r.Auth {
-			auth[k] = credentialprovider.DockerConfigEntry{Username: a.Username, Password: a.Password}
-		}
+		fields, err = decodeVersioned(data, func(r *credentialproviderv1.CredentialProviderResponse) responseFields {
+			return responseFieldsOf(r.TypeMeta, string(r.CacheKeyType), r.CacheDuration, r.Auth, func(a credentialproviderv1.AuthConfig) (string, string) { return a.Username, a.Password })
+		})
 	case ExecAPIVersionV1beta1:
-		var r credentialproviderv1beta1.CredentialProviderResponse
-		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(data, &r); err != nil {
-			return nil, errResponseBadShape
-		}
-		typeMeta, keyType, duration = r.TypeMeta, string(r.CacheKeyType), r.CacheDuration
-		auth = make(credentialprovider.DockerConfig, len(r.Auth))
-		for k, a := range r.Auth {
-			auth[k] = credentialprovider.DockerConfigEntry{Username: a.Username, Password: a.Password}
-		}
+		fields, err = decodeVersioned(data, func(r *credentialproviderv1beta1.CredentialProviderResponse) responseFields {
+			return responseFieldsOf(r.TypeMeta, string(r.CacheKeyType), r.CacheDuration, r.Auth, func(a credentialproviderv1beta1.AuthConfig) (string, string) { return a.Username, a.Password })
+		})
 	case ExecAPIVersionV1alpha1:
-		var r credentialproviderv1alpha1.CredentialProviderResponse
-		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(data, &r); err != nil {
-			return nil, errResponseBadShape
-		}
-		typeMeta, keyType, duration = r.TypeMeta, string(r.CacheKeyType), r.CacheDuration
-		auth = make(credentialprovider.DockerConfig, len(r.Auth))
-		for k, a := range r.Auth {
-			auth[k] = credentialprovider.DockerConfigEntry{Username: a.Username, Password: a.Password}
-		}
+		fields, err = decodeVersioned(data, func(r *credentialproviderv1alpha1.CredentialProviderResponse) responseFields {
+			return responseFieldsOf(r.TypeMeta, string(r.CacheKeyType), r.CacheDuration, r.Auth, func(a credentialproviderv1alpha1.AuthConfig) (string, string) { return a.Username, a.Password })
+		})
 	default:
 		return nil, fmt.Errorf("unsupported apiVersion %q", apiVersion)
 	}
+	if err != nil {
+		return nil, err
+	}
+	typeMeta, keyType, duration, auth := fields.typeMeta, fields.keyType, fields.duration, fields.auth
 	// The values received are not quoted: they are the plugin's stdout.
 	if typeMeta.Kind != kindResponse {
 		return nil, fmt.Errorf("the response's kind is not %s", kindResponse)
@@ -274,6 +258,35 @@ func decodeResponse(data []byte, apiVersion string) (*response, error) {
 		resp.cacheDuration = &d
 	}
 	return resp, nil
+}
+
+// responseFields are what a response of any version carries.
+type responseFields struct {
+	typeMeta metav1.TypeMeta
+	keyType  string
+	duration *metav1.Duration
+	auth     credentialprovider.DockerConfig
+}
+
+// decodeVersioned decodes data into the response type R of one version and
+// takes its fields. A shape error never quotes the input.
+func decodeVersioned[R any](data []byte, fieldsOf func(*R) responseFields) (responseFields, error) {
+	var r R
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(data, &r); err != nil {
+		return responseFields{}, errResponseBadShape
+	}
+	return fieldsOf(&r), nil
+}
+
+// responseFieldsOf builds the fields of a response whose auth map holds the
+// version's AuthConfig type A.
+func responseFieldsOf[A any](typeMeta metav1.TypeMeta, keyType string, duration *metav1.Duration, auths map[string]A, userPass func(A) (string, string)) responseFields {
+	auth := make(credentialprovider.DockerConfig, len(auths))
+	for k, a := range auths {
+		user, password := userPass(a)
+		auth[k] = credentialprovider.DockerConfigEntry{Username: user, Password: password}
+	}
+	return responseFields{typeMeta: typeMeta, keyType: keyType, duration: duration, auth: auth}
 }
 
 // errStdoutLimit stops copying a plugin's stdout past the limit.
