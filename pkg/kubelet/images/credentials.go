@@ -68,8 +68,11 @@ func (c *podCredentials) lookup(ctx context.Context, image string) ([]credential
 	if err != nil {
 		return nil, err
 	}
-	if len(fromPlugins) == 0 {
+	switch {
+	case len(fromPlugins) == 0:
 		return creds, nil
+	case len(creds) == 0:
+		return fromPlugins, nil
 	}
 	return append(creds[:len(creds):len(creds)], fromPlugins...), nil
 }
