@@ -18,10 +18,10 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -135,10 +135,18 @@ unreachable, API server error or Pod not found, root dir unwritable or locked).`
 
 	records := &cobra.Command{
 		Use:   "records",
-		Short: "Inspect and prune the image pull records of a root dir",
+		Short: "Inspect, explain, verify, revoke, prune, migrate and downgrade the image pull records of a root dir",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return &exitError{code: ExitUsage, err: errors.New(`"records" needs a subcommand: list or prune`)}
+			// Named from the registered commands so the message cannot
+			// fall behind them.
+			var names []string
+			for _, c := range cmd.Commands() {
+				if c.IsAvailableCommand() {
+					names = append(names, c.Name())
+				}
+			}
+			return &exitError{code: ExitUsage, err: fmt.Errorf(`"records" needs a subcommand: %s`, strings.Join(names, ", "))}
 		},
 	}
 	records.AddCommand(newRecordsListCommand(deps), newRecordsPruneCommand(deps))

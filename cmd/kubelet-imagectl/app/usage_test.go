@@ -84,7 +84,7 @@ func TestUsageErrors(t *testing.T) {
 		{name: "empty runtime endpoint", files: []string{goodPod}, args: []string{"ensure", "--pod", file, "--runtime-endpoint", ""}, want: []string{"--runtime-endpoint"}},
 		{name: "empty root dir", files: []string{goodPod}, args: []string{"ensure", "--pod", file, "--root-dir", ""}, want: []string{"--root-dir"}},
 		{name: "unknown command", args: []string{"ensur"}, want: []string{`unknown command "ensur"`}},
-		{name: "records without subcommand", args: []string{"records"}, want: []string{"list or prune"}},
+		{name: "records without subcommand", args: []string{"records"}, want: []string{"needs a subcommand: downgrade, explain, list, migrate, prune, revoke, verify"}},
 		{name: "records list bad output", args: []string{"records", "list", "-o", "wide"}, want: []string{"--output", `"wide"`}},
 		{name: "records prune bad until", args: []string{"records", "prune", "--until", "yesterday"}, want: []string{"--until", `"yesterday"`, "RFC3339"}},
 		{name: "records prune empty endpoint", args: []string{"records", "prune", "--runtime-endpoint", ""}, want: []string{"--runtime-endpoint"}},
