@@ -47,6 +47,28 @@ limitations under the License.
 //     pod's deadline ends at the exec timeout); once repaired, the present
 //     image is reused through the recorded service account and the absent
 //     one pulled.
+//   - Record life-cycle faults: the same wrapper fails every operation of
+//     RevokeCredentials (records revoke) and of PlanRewrite and
+//     ApplyRewrite (records migrate, records downgrade --to v1alpha1, with
+//     and without --drop-service-accounts) in turn, with each errno, and,
+//     once per errno, a write together with every removal, so that a
+//     temporary really is left. A revocation returns an error that wraps
+//     the errno and names the operation, the path and the record, logged
+//     once; every record is either as it was or exactly as a fault-free
+//     pass leaves it (decoded and compared), no credential of a live source
+//     and no repository name is ever removed, and a fresh manager grants
+//     nothing the records did not grant before the revocation and nothing
+//     to a credential reported revoked. A rewrite returns a *RewriteError
+//     whose count of replaced files is what is on disk (a failed plan
+//     writes nothing); every file stays complete and says what it said, in
+//     either version. Temporaries are left only when their removal failed
+//     too, and the next writer's start-up removes them. Once the fault is
+//     cleared a second revocation reaches the fault-free state and a
+//     second rewrite replaces exactly the files left and leaves every one
+//     in its target version. These scenarios skip the real fsync (what
+//     survives a power loss is the powerloss campaign's). records verify
+//     --fix is not covered: it opens its store, takes its lock and lists
+//     its directories on the real filesystem, which no FS seam reaches.
 //
 // The default run is short (part of make test); RELIABILITY_SCALE=long
 // injects every fault and prints a "RELIABILITY: faults:" summary.
