@@ -657,6 +657,47 @@ func TestRecordsRevokeFlags(t *testing.T) {
 	}
 }
 
+// TestRecordsRevokeLogsNoMetadata runs revoke at -v=10 (a pass, a dry run,
+// --watch) over a Secret whose metadata carries its data in kubectl's
+// last-applied-configuration annotation, as a real API server sends it:
+// client-go logs response bodies from verbosity 8 through the command's
+// logger, so revoke must cap what client-go may log.
+func TestRecordsRevokeLogsNoMetadata(t *testing.T) {
+	const data = "Secret-data-in-last-applied-unique"
+	f := newRevokeFixture(t)
+	f.api.set("secrets", &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
+		Namespace: "team-a", Name: "regcred", UID: "uid-regcred",
+		Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"apiVersion":"v1","data":{".dockerconfigjson":"` + data + `"},"kind":"Secret"}`},
+	}})
+	// No Deps.Logger: the tool's own logger at -v=10 on stderr.
+	run := func(args ...string) (string, string, int) {
+		var stdout, stderr bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		code := Run(ctx, args, &Deps{Stdout: &stdout, Stderr: &stderr})
+		return stdout.String(), stderr.String(), code
+	}
+	_, stderr, code := run(f.args("--dry-run", "-v=10")...)
+	if code != ExitOK || strings.Contains(stderr, data) {
+		t.Errorf("records revoke --dry-run -v=10: exit %d, annotation logged: %v", code, strings.Contains(stderr, data))
+	}
+	// The logger was on: revoke's own messages are there.
+	if !strings.Contains(stderr, "Revoked the credentials") {
+		t.Errorf("records revoke --dry-run -v=10 logged no message of its own; stderr:\n%s", stderr)
+	}
+
+	w := startWatch(t, f.args("--watch", "-v=10", "--interval", "500ms", "-o", "json")...)
+	waitFor(t, "the first pass", func() bool { return len(w.revoked(t)) == len(wantRevokedOutput()) })
+	if code := w.stop(t); code != ExitOK || strings.Contains(w.stderr.String(), data) {
+		t.Errorf("records revoke --watch -v=10: exit %d, annotation logged: %v", code, strings.Contains(w.stderr.String(), data))
+	}
+
+	_, stderr, code = run(f.args("-v=10")...)
+	if code != ExitOK || strings.Contains(stderr, data) {
+		t.Errorf("records revoke -v=10: exit %d, annotation logged: %v", code, strings.Contains(stderr, data))
+	}
+}
+
 // TestRecordsRevokeWithoutRecords: a root dir without image_manager/ has
 // nothing to revoke; neither the API server nor the directory is touched.
 func TestRecordsRevokeWithoutRecords(t *testing.T) {

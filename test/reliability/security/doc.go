@@ -44,9 +44,40 @@ limitations under the License.
 //     namespace (its plugin credentials are refused, Never is denied);
 //   - no field a pod controls (namespace, name, container name, image
 //     string, Secret names) makes the tool read or write outside its root
-//     dir.
+//     dir;
+//   - the records subcommands, over the root dir those runs populated
+//     (Secrets with the distinctive passwords, node-wide credentials, the
+//     plugin's service account), each in text and JSON at -v=10 with the
+//     same capture, let out none of those strings either: list, explain,
+//     verify (with --runtime-endpoint and --fix), revoke (--dry-run, one
+//     pass, --watch), downgrade --to v1alpha1 and migrate (with --dry-run),
+//     prune. explain reads pods and their Secrets (whose data holds the
+//     passwords) from files and from a fake API server through
+//     Deps.NewKubeClient, with the plugin for a service account; revoke
+//     lists metadata from a small HTTPS stand-in (it builds its own
+//     metadata client from --kubeconfig, whose token must not appear
+//     either) whose Secrets carry their data in kubectl's
+//     last-applied-configuration annotation and whose service accounts
+//     carry the plugin's annotations, as a real server sends them, and
+//     which answers watch-list requests as a server without WatchList does,
+//     so that the informers list too;
+//   - explain prints credential hashes as their first 8 hex digits (as
+//     cmd/kubelet-imagectl/doc.go promises), never a full one (of the
+//     records or of any credential the pods present) on stdout or stderr,
+//     and the 8 digits are those of each Secret's hash; every file it names
+//     is under image_manager/; with hostile names in the pod (from a file
+//     and from the API server), as IMAGE and in --pod-name (../ forms:
+//     refused, not found, or found and harmless) it changes nothing
+//     anywhere under the root dir's parents (snapshots of modes, sizes,
+//     times and contents), nor do verify without --fix and the dry runs;
+//   - the writers (verify --fix over a planted loose record, familiar-key
+//     record, temporary and 0777 directory; revoke; revoke --watch;
+//     downgrade and migrate over a loose record; prune) run under umask 0,
+//     so that anything created with a loose mode would keep it, and leave
+//     only 0600 files and 0700 directories.
 //
-// Each run prints a `RELIABILITY: security:` line over everything, and a
-// second one for the credential provider plugin part.
-// RELIABILITY_SCALE=long repeats the hostile pods with more generated names.
+// Each run prints a `RELIABILITY: security:` line over everything, a second
+// one for the credential provider plugin part and a third one for the
+// records part. RELIABILITY_SCALE=long repeats the hostile pods (of ensure
+// and of explain) with more generated names.
 package security

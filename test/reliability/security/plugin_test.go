@@ -78,6 +78,8 @@ type pluginStats struct {
 	runs, executions, tokens, failureModes, crossNamespace int
 	// forbidden are the strings of the plugin part, also in s.forbidden.
 	forbidden map[string]bool
+	// config and binDir are the plugin's flags, for records explain.
+	config, binDir string
 }
 
 // forbidPlugin forbids secret and its base64 forms as strings of the
@@ -137,6 +139,7 @@ func (s *suite) pluginCampaign(t *testing.T, config, nodeConfig string) *pluginS
 		Record:             recordFile,
 		TokenAttributes:    fakeplugin.TokenAttributes(tokenAudience, kubeletconfigv1.ServiceAccountServiceAccountTokenCacheType, []string{keyPassword}, []string{keyRole}),
 	})
+	st.config, st.binDir = pluginConfig, binDir
 
 	// Tenant S's service account maps to the plugin user's password; a
 	// service account of the same name in namespace O maps to a password

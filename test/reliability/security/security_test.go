@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -99,6 +100,9 @@ type suite struct {
 	// forbidden maps each forbidden string to what it is.
 	forbidden map[string]string
 	runs      int
+	// pullSecrets are the Secrets dockerSecret made, for the API servers
+	// of the records part.
+	pullSecrets []*v1.Secret
 }
 
 func newSuite(t *testing.T) *suite {
@@ -209,12 +213,14 @@ func (s *suite) dockerSecret(ns, name string, secretType v1.SecretType, data str
 	if secretType == v1.SecretTypeDockercfg {
 		key = v1.DockerConfigKey
 	}
-	return &v1.Secret{
+	secret := &v1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("uid-" + ns + "-" + name)},
 		Type:       secretType,
 		Data:       map[string][]byte{key: []byte(data)},
 	}
+	s.pullSecrets = append(s.pullSecrets, secret)
+	return secret
 }
 
 // pod returns a one-container pod.
@@ -258,16 +264,11 @@ func (s *suite) run(args ...string) (map[string]podResult, int) {
 // server connection (nil: the real one).
 func (s *suite) runWith(newClient app.KubeClientFactory, args ...string) (map[string]podResult, int) {
 	s.t.Helper()
-	s.runs++
-	// The tool's logger writes to stderr from every pod's goroutine.
-	var stdout, stderr syncBuffer
 	ctx, cancel := context.WithTimeout(s.ctx, 2*time.Minute)
 	defer cancel()
-	code := app.Run(ctx, append(args, "-v=10"), &app.Deps{Stdout: &stdout, Stderr: &stderr, NewKubeClient: newClient})
-	_, _ = s.capture.Write([]byte(stdout.String()))
-	_, _ = s.capture.Write([]byte(stderr.String()))
+	stdout, _, code := s.exec(ctx, newClient, args...)
 	results := map[string]podResult{}
-	for _, line := range strings.Split(stdout.String(), "\n") {
+	for _, line := range strings.Split(stdout, "\n") {
 		if !strings.HasPrefix(line, "{") {
 			continue
 		}
@@ -277,6 +278,32 @@ func (s *suite) runWith(newClient app.KubeClientFactory, args ...string) (map[st
 		}
 	}
 	return results, code
+}
+
+// exec runs kubelet-imagectl in-process at -v=10 until it exits or ctx
+// ends, and returns its stdout and stderr, which go into the capture too.
+func (s *suite) exec(ctx context.Context, newClient app.KubeClientFactory, args ...string) (stdout, stderr string, code int) {
+	var out syncBuffer
+	return s.execTo(ctx, newClient, &out, args...)
+}
+
+// execTo is exec with stdout written to out as the tool writes it, for a
+// run that ends only with ctx.
+func (s *suite) execTo(ctx context.Context, newClient app.KubeClientFactory, out *syncBuffer, args ...string) (stdout, stderr string, code int) {
+	s.runs++
+	// The tool's logger writes to stderr from every pod's goroutine.
+	var errOut syncBuffer
+	// -v=10 goes before a "--" that ends the flags.
+	end := slices.Index(args, "--")
+	if end < 0 {
+		end = len(args)
+	}
+	args = slices.Concat(args[:end], []string{"-v=10"}, args[end:])
+	code = app.Run(ctx, args, &app.Deps{Stdout: out, Stderr: &errOut, NewKubeClient: newClient})
+	stdout, stderr = out.String(), errOut.String()
+	_, _ = s.capture.Write([]byte(stdout))
+	_, _ = s.capture.Write([]byte(stderr))
+	return stdout, stderr, code
 }
 
 // ensureArgs are the common flags of an ensure run.
@@ -419,6 +446,10 @@ func TestCredentialsNeverLeakNorCrossNamespacesNorEscapeTheRootDir(t *testing.T)
 	// API server, every failure mode of the plugin, the exec timeout.
 	plugins := s.pluginCampaign(t, config, nodeConfig)
 
+	// 7. Every records subcommand over this root dir, explain with hostile
+	// names too.
+	records := s.recordsCampaign(t, config, secrets, nodeConfig, plugins, long)
+
 	// Leaks: the capture holds every log line of every component at
 	// verbosity 10, the events and errors (in the JSON output), stdout and
 	// stderr.
@@ -427,7 +458,8 @@ func TestCredentialsNeverLeakNorCrossNamespacesNorEscapeTheRootDir(t *testing.T)
 	if dump := os.Getenv("SECURITY_CAPTURE_FILE"); dump != "" {
 		_ = os.WriteFile(dump, []byte(captured), 0o600)
 	}
-	leaks, pluginLeaks := 0, 0
+	leaks, pluginLeaks, recordsLeaks := 0, 0, 0
+	recordsPart := captured[records.from:records.to]
 	for needle, what := range s.forbidden {
 		if i := strings.Index(captured, needle); i >= 0 {
 			leaks++
@@ -436,11 +468,18 @@ func TestCredentialsNeverLeakNorCrossNamespacesNorEscapeTheRootDir(t *testing.T)
 			}
 			t.Errorf("%s leaked into the output: ...%s...", what, excerpt(captured, i, len(needle)))
 		}
+		if i := strings.Index(recordsPart, needle); i >= 0 {
+			recordsLeaks++
+			t.Errorf("%s leaked into the output of a records subcommand: ...%s...", what, excerpt(recordsPart, i, len(needle)))
+		}
 	}
 	lower := strings.ToLower(captured)
 	for _, needle := range []string{"authorization:", `"authorization"`, "authorization=", "basic " + strings.ToLower(auth(userAlice, passAlice))} {
 		if i := strings.Index(lower, needle); i >= 0 {
 			leaks++
+			if i >= records.from && i < records.to {
+				recordsLeaks++
+			}
 			t.Errorf("an auth header leaked into the output: ...%s...", excerpt(captured, i, len(needle)))
 		}
 	}
@@ -502,6 +541,9 @@ func TestCredentialsNeverLeakNorCrossNamespacesNorEscapeTheRootDir(t *testing.T)
 		s.runs, len(captured), len(s.forbidden)+4, leaks, crossNamespace, len(hostile), files, dirs)
 	fmt.Printf("RELIABILITY: security: credential provider plugins: %d of those runs with a plugin exchanging service account tokens from a fake API server (%d plugin executions, %d tokens issued, %d plugin failure modes through the tool, a TokenRequest refused, the exec timeout through the library), %d forbidden plugin strings (returned passwords, tokens, annotation values, plugin stdout and stderr, with their base64 forms): %d leaks; %d pods of a same-named service account in other namespaces, 0 granted\n",
 		plugins.runs, plugins.executions, plugins.tokens, plugins.failureModes, len(plugins.forbidden), pluginLeaks, plugins.crossNamespace)
+	fmt.Printf("RELIABILITY: security: records: %d of those runs of the records subcommands (%d forms: %s) over that root dir (%d bytes captured), searched for the same %d forbidden strings (%d of them added here: tokens issued for explain, revoke's kubeconfig token), Secrets with their data from a fake API server for explain and with it in kubectl's last-applied annotation in the metadata revoke lists (%d requests): %d leaks; %d explain runs, %d abbreviated credential hashes shown, 0 of %d full hashes; %d hostile pod-controlled names and %d ../ --pod-name values: 0 files written outside the root dir, 0 changed anywhere by explain, every file explain names inside image_manager/; %d credentials revoked; %d writing runs under umask 0: 0 files looser than 0600, 0 dirs looser than 0700\n",
+		records.runs, len(records.forms), strings.Join(slices.Sorted(maps.Keys(records.forms)), ", "), records.to-records.from, len(s.forbidden)+4, len(records.forbidden),
+		records.metadataRequests, recordsLeaks, records.explains, records.hashesShown, records.fullHashes, records.hostile, records.podNames, records.revoked, records.writers)
 }
 
 // excerpt returns the text around a match, with the match itself masked so
