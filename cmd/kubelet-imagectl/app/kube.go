@@ -26,6 +26,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"k8s.io/kubernetes/pkg/util/clientlog"
 )
 
 // apiTimeout bounds every request to the API server.
@@ -51,6 +53,8 @@ func newKubeClient(kubeconfig string) (kubernetes.Interface, error) {
 // before any decision, as the kubelet reads them before pulling, so that an
 // API failure stops the run instead of changing its decisions.
 func podsFromAPIServer(ctx context.Context, client kubernetes.Interface, names []types.NamespacedName) ([]*v1.Pod, map[secretKey]*v1.Secret, error) {
+	// client-go would log the Secrets' bodies, data included, at -v=8.
+	ctx = clientlog.WithoutBodies(ctx)
 	pods := make([]*v1.Pod, 0, len(names))
 	secrets := map[secretKey]*v1.Secret{}
 	for _, nn := range names {

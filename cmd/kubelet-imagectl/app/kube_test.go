@@ -17,9 +17,19 @@ limitations under the License.
 package app
 
 import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -154,5 +164,84 @@ func TestEnsureBadKubeconfig(t *testing.T) {
 	}
 	if l := res.stderrLines(); len(l) != 1 || !strings.Contains(l[0], "missing-kubeconfig") {
 		t.Errorf("stderr %q, want one line naming the kubeconfig", res.stderr)
+	}
+}
+
+// TestAPIRequestsLogNoBodies: ensure and records explain, reading the Pod
+// and its pull Secret over HTTP with the default client factory at -v=10,
+// never log the Secret's data, which client-go would print from -v=8 as
+// part of the response body.
+func TestAPIRequestsLogNoBodies(t *testing.T) {
+	f := newFixture(t)
+	f.push(t, "team-a/app:1.0")
+	pod := testPod("team-a", "web", v1.PullIfNotPresent, []string{"regcred"}, f.reg.Ref("team-a/app:1.0"))
+	pod.UID = types.UID("3c1f4e0a-6b7d-4d4e-8f00-5d3a2b1c0e9f")
+	secret := f.secret("team-a", "regcred", "alice")
+	bodies := map[string]any{
+		"/api/v1/namespaces/team-a/pods/web":        pod,
+		"/api/v1/namespaces/team-a/secrets/regcred": secret,
+	}
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := bodies[r.URL.Path]
+		if !ok || r.Method != http.MethodGet {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(body)
+	}))
+	t.Cleanup(server.Close)
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: %s
+users:
+- name: node
+  user: {}
+contexts:
+- name: test
+  context: {cluster: test, user: node}
+current-context: test
+`, server.URL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The forms the data takes in a JSON body: the base64 of the whole
+	// docker config, and the password inside it.
+	forbidden := []string{
+		base64.StdEncoding.EncodeToString(secret.Data[v1.DockerConfigJsonKey]),
+		f.passwords["alice"],
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		// wantLogged is a message of the command's own, proving the
+		// logger ran at a high verbosity.
+		wantLogged string
+	}{
+		{name: "ensure", args: f.ensureArgs("--kubeconfig", kubeconfig, "--pod-name", "team-a/web", "-v=10"), wantLogged: "Pulled"},
+		{name: "records explain", args: []string{"records", "explain", "--root-dir", f.rootDir, "--runtime-endpoint", f.endpoint, "--docker-config", "",
+			"--kubeconfig", kubeconfig, "--pod-name", "team-a/web", "-v=10", f.reg.Ref("team-a/app:1.0")}, wantLogged: "team-a/web"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			// No Deps.Logger: the tool's own logger on stderr.
+			code := Run(ctx, tc.args, &Deps{Stdout: &stdout, Stderr: &stderr})
+			if code != ExitOK {
+				t.Fatalf("exit %d; stdout %q, stderr %q", code, stdout.String(), stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.wantLogged) {
+				t.Errorf("stderr holds no %q: the logger did not run at -v=10:\n%s", tc.wantLogged, stderr.String())
+			}
+			for _, s := range forbidden {
+				if strings.Contains(stderr.String(), s) || strings.Contains(stdout.String(), s) {
+					t.Errorf("the Secret's data (%.12s...) was printed:\n%s", s, stderr.String())
+				}
+			}
+		})
 	}
 }

@@ -42,6 +42,7 @@ import (
 
 	"k8s.io/imagepullrecords"
 	"k8s.io/kubernetes/pkg/kubelet/images/pullmanager"
+	"k8s.io/kubernetes/pkg/util/clientlog"
 )
 
 // The resources revoke reads, all cluster-wide and metadata only.
@@ -64,12 +65,6 @@ const (
 	revokeRetryMax = time.Minute
 	// lockPollInterval is how often --wait-for-lock tries the lock.
 	lockPollInterval = 100 * time.Millisecond
-	// clientGoMaxVerbosity caps what client-go logs of revoke's requests
-	// at method, URL, status and latency, whatever -v says: from 7 on it
-	// logs request headers, from 8 response bodies, and a metadata list's
-	// body holds every object's annotations, among them kubectl's
-	// last-applied-configuration, which carries a Secret's data.
-	clientGoMaxVerbosity = 6
 )
 
 // recordsRevokeOutput is the JSON form of records revoke (one object per
@@ -331,7 +326,7 @@ func listCluster(ctx context.Context, client metadata.Interface) (*clusterView, 
 // right, but a retry of the whole pass is simpler and just as correct.
 func listAll(ctx context.Context, client metadata.Interface, gvr schema.GroupVersionResource, fn func(*metav1.PartialObjectMetadata)) error {
 	opts := metav1.ListOptions{Limit: revokeListPageSize}
-	ctx = withClientGoLogger(ctx)
+	ctx = clientlog.WithoutBodies(ctx)
 	for page := 1; ; page++ {
 		reqCtx, cancel := context.WithTimeout(ctx, apiTimeout)
 		list, err := client.Resource(gvr).List(reqCtx, opts)
@@ -347,41 +342,6 @@ func listAll(ctx context.Context, client metadata.Interface, gvr schema.GroupVer
 		}
 		opts.Continue = list.Continue
 	}
-}
-
-// withClientGoLogger returns ctx with its logger capped at
-// clientGoMaxVerbosity, for the requests client-go makes with it.
-func withClientGoLogger(ctx context.Context) context.Context {
-	sink := klog.FromContext(ctx).GetSink()
-	if sink == nil {
-		return ctx
-	}
-	return klog.NewContext(ctx, klog.New(cappedSink{LogSink: sink, max: clientGoMaxVerbosity}))
-}
-
-// cappedSink drops informational messages above verbosity max; errors
-// pass.
-type cappedSink struct {
-	klog.LogSink
-	max int
-}
-
-func (s cappedSink) Enabled(level int) bool { return level <= s.max && s.LogSink.Enabled(level) }
-
-func (s cappedSink) WithValues(keysAndValues ...any) klog.LogSink {
-	return cappedSink{LogSink: s.LogSink.WithValues(keysAndValues...), max: s.max}
-}
-
-func (s cappedSink) WithName(name string) klog.LogSink {
-	return cappedSink{LogSink: s.LogSink.WithName(name), max: s.max}
-}
-
-// WithCallDepth keeps the caller's file and line correct in log lines.
-func (s cappedSink) WithCallDepth(depth int) klog.LogSink {
-	if cd, ok := s.LogSink.(interface{ WithCallDepth(int) klog.LogSink }); ok {
-		return cappedSink{LogSink: cd.WithCallDepth(depth), max: s.max}
-	}
-	return s
 }
 
 // revokedOutputs turns a pass's result into the output's entries, sorted
@@ -534,7 +494,7 @@ func (w *revokeWatcher) run(ctx context.Context) error {
 	// it; run returns only once they have.
 	var informers sync.WaitGroup
 	defer informers.Wait()
-	informerCtx := withClientGoLogger(ctx)
+	informerCtx := clientlog.WithoutBodies(ctx)
 	for _, inf := range []cache.SharedIndexInformer{w.namespaces, w.secrets, w.serviceAccounts} {
 		informers.Go(func() { inf.RunWithContext(informerCtx) })
 	}

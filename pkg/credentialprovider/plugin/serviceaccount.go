@@ -36,6 +36,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"k8s.io/kubernetes/pkg/credentialprovider"
+	"k8s.io/kubernetes/pkg/util/clientlog"
 )
 
 // Errors of the service account flow, wrapped in the *PluginError of the
@@ -271,7 +272,8 @@ type cachedToken struct {
 
 // ServiceAccount GETs the service account.
 func (s *apiServiceAccountSource) ServiceAccount(ctx context.Context, namespace, name string) (*v1.ServiceAccount, error) {
-	sa, err := s.client.CoreV1().ServiceAccounts(namespace).Get(ctx, name, metav1.GetOptions{})
+	// client-go would log the body, annotations included, at -v=8.
+	sa, err := s.client.CoreV1().ServiceAccounts(namespace).Get(clientlog.WithoutBodies(ctx), name, metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +299,8 @@ func (s *apiServiceAccountSource) Token(ctx context.Context, namespace, serviceA
 	s.mu.Unlock()
 
 	expiration := tokenExpirationSeconds
-	tr, err := s.client.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, &authenticationv1.TokenRequest{
+	// client-go would log the response body, the token, at -v=8.
+	tr, err := s.client.CoreV1().ServiceAccounts(namespace).CreateToken(clientlog.WithoutBodies(ctx), serviceAccount, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{
 			Audiences:         []string{audience},
 			ExpirationSeconds: &expiration,
