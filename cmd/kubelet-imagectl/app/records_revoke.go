@@ -570,15 +570,17 @@ func (w *revokeWatcher) pass(ctx context.Context) (bool, error) {
 	}
 	logger.V(2).Info("Records name Secrets or service accounts the informers do not have; confirming with a listing", "records", suspects)
 	res, err := revokePass(ctx, w.client, w.opts.rootDir, false, 0)
-	if err != nil {
-		return false, err
-	}
-	if len(res.Revoked) > 0 {
+	// A pass cut short (SIGTERM, a record that could not be written) has
+	// still revoked what it returns: report it before the error.
+	if res != nil && len(res.Revoked) > 0 {
 		w.outMu.Lock()
 		defer w.outMu.Unlock()
-		if err := writeRevokeOutput(w.deps.Stdout, w.opts.output, &recordsRevokeOutput{Revoked: revokedOutputs(res.Revoked)}, false); err != nil {
-			return false, err
+		if werr := writeRevokeOutput(w.deps.Stdout, w.opts.output, &recordsRevokeOutput{Revoked: revokedOutputs(res.Revoked)}, false); werr != nil && err == nil {
+			err = werr
 		}
+	}
+	if err != nil {
+		return false, err
 	}
 	return len(res.Deferred) > 0, nil
 }
