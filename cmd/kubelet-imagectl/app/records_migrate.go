@@ -239,7 +239,7 @@ func brokenRecordsError(broken *imagepullrecords.BrokenFilesError) error {
 		msgs = append(msgs, relToRoot(f.File)+": "+f.Err.Error())
 	}
 	return &exitError{code: exitBrokenRecords, err: fmt.Errorf(
-		"%d broken files, nothing rewritten (repair or remove them first; a removed record makes its image look preloaded): %s",
+		"%d broken files, nothing rewritten (a file that could not be read may be healthy: check the disk and its permissions and run again; one that does not decode must be repaired or removed first, and a removed record makes its image look preloaded): %s",
 		len(broken.Files), strings.Join(msgs, "; "))}
 }
 
