@@ -82,6 +82,11 @@ const (
 	// that what a process that died before a directory fsync left is
 	// durable before the new one builds on it.
 	SyncOpenRecordDirs SyncClass = "record-dirs-at-open"
+	// SyncRewriteFile: a temporary of Store.ApplyRewrite (rewrite.go),
+	// before the renames start.
+	SyncRewriteFile SyncClass = "rewrite-file-before-rename"
+	// SyncRewriteDir: pulling/ or pulled/ after ApplyRewrite's renames.
+	SyncRewriteDir SyncClass = "rewrite-dirs-after-renames"
 	// SyncOther: any other fsync.
 	SyncOther SyncClass = "other"
 )
@@ -136,8 +141,11 @@ type MemFS struct {
 	// opening is set by BeginOpen until the store lists a directory: the
 	// directory fsyncs in between are those of the store's Open.
 	opening bool
-	ops     int
-	syncs   map[SyncClass]int
+	// rewriting is set between BeginRewrite and EndRewrite: the fsyncs in
+	// between are those of Store.ApplyRewrite.
+	rewriting bool
+	ops       int
+	syncs     map[SyncClass]int
 }
 
 var _ imagepullrecords.FS = &MemFS{}
@@ -175,6 +183,22 @@ func (m *MemFS) BeginOpen() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.opening = true
+}
+
+// BeginRewrite says Store.ApplyRewrite is about to run: every fsync until
+// EndRewrite is one of its own (SyncRewriteFile, SyncRewriteDir), which
+// writes through the same directories as the kubelet's writes.
+func (m *MemFS) BeginRewrite() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rewriting = true
+}
+
+// EndRewrite says ApplyRewrite returned.
+func (m *MemFS) EndRewrite() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rewriting = false
 }
 
 // Ops returns how many operations ran.
@@ -559,7 +583,12 @@ func (f *memFile) Sync() error {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
 	class := classify(f.name, f.n)
-	if f.n.dir && f.fs.opening {
+	switch {
+	case f.fs.rewriting && f.n.dir:
+		class = SyncRewriteDir
+	case f.fs.rewriting:
+		class = SyncRewriteFile
+	case f.n.dir && f.fs.opening:
 		class = SyncOpenParents
 		if base := filepath.Base(f.name); base == imagepullrecords.IntentsDirName || base == imagepullrecords.RecordsDirName {
 			class = SyncOpenRecordDirs

@@ -39,6 +39,11 @@ const rootDir = "/var/lib/kubelet"
 
 var recordsDir = filepath.Join(rootDir, imagepullrecords.ManagerDirName, imagepullrecords.RecordsDirName)
 
+// revokeEvery is the RevokeEvery of the workload of TestPowerLoss and
+// TestFsyncMap: often enough that even a short sweep meets several
+// revocations, and cuts inside them (the crash campaign uses 10 and 3).
+const revokeEvery = 6
+
 // crashEvery is how rarely, besides directory fsyncs, a sweep with process
 // crashes crashes the process before a state-changing operation.
 const crashEvery = 50
@@ -64,6 +69,10 @@ type sweepConfig struct {
 	// continues over the same filesystem; later cuts see both.
 	crashes    bool
 	crashEvery int
+	// revokeEvery is the workload's RevokeEvery: one step in revokeEvery
+	// deletes a Secret, a service account or a namespace from the
+	// cluster and revokes it, so cuts also land inside revocations.
+	revokeEvery int
 }
 
 // sweepResult counts what a sweep did.
@@ -71,9 +80,13 @@ type sweepResult struct {
 	cuts, restarts, decisions, broken, temporaries int
 	pulls, recorded, crashes                       int
 	// revived counts records a cut brought back after their removal.
-	revived    int
-	violations []string
-	syncs      map[SyncClass]int
+	revived int
+	// revocations counts acknowledged revocation passes, revoked the
+	// credentials they removed, revokingCuts the cuts between a source's
+	// deletion and the acknowledgement of its revocation.
+	revocations, revoked, revokingCuts int
+	violations                         []string
+	syncs                              map[SyncClass]int
 }
 
 // mutating are the operations before which a cut can leave a different
@@ -88,7 +101,7 @@ func sweep(t *testing.T, cfg sweepConfig) *sweepResult {
 	res := &sweepResult{}
 	world := harness.NewWorld()
 	oracle := harness.NewOracle(world)
-	env := &harness.OracleEnv{Oracle: oracle}
+	env := &revocationEnv{OracleEnv: &harness.OracleEnv{Oracle: oracle}}
 	clk := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	rng := rand.New(rand.NewPCG(cfg.seed, 0x9e3779b97f4a7c15))
 	cutRand := rand.New(rand.NewPCG(cfg.seed, 1))
@@ -113,6 +126,9 @@ func sweep(t *testing.T, cfg sweepConfig) *sweepResult {
 			return nil
 		}
 		res.cuts++
+		if env.revoking {
+			res.revokingCuts++
+		}
 		view := oracle.View(-1)
 		for _, mode := range cfg.modes {
 			cut := fsys.Cut(mode, cutRand, Options{LockDir: checkLocks})
@@ -141,10 +157,11 @@ func sweep(t *testing.T, cfg sweepConfig) *sweepResult {
 	fsys = NewMemFS(Options{LockDir: t.TempDir(), Skip: cfg.skip, Hook: hook})
 	fsys.MkdirDurable(rootDir)
 	wl := &harness.Workload{
-		World: world,
-		Env:   env,
-		Clock: clk,
-		Rand:  rng,
+		World:       world,
+		Env:         env,
+		Clock:       clk,
+		Rand:        rng,
+		RevokeEvery: cfg.revokeEvery,
 		Open: func(ctx context.Context) (pullmanager.Manager, error) {
 			fsys.BeginOpen()
 			return pullmanager.NewFileBackedPullManager(ctx, pullmanager.Options{
@@ -164,13 +181,37 @@ func sweep(t *testing.T, cfg sweepConfig) *sweepResult {
 		if !dead {
 			t.Fatalf("workload: %v", err)
 		}
-		// The process died; the next one starts over what it left.
+		// The process died; the next one starts over what it left. A
+		// revocation it was running is abandoned, never acknowledged.
 		dead = false
+		env.revoking = false
 	}
 	res.violations = append(res.violations, env.Violations...)
 	res.pulls, res.recorded = wl.Stats.Pulls, wl.Stats.PullsRecorded
+	res.revocations, res.revoked = env.acknowledged, wl.Stats.CredentialsRevoked
 	res.syncs = fsys.Syncs()
 	return res
+}
+
+// revocationEnv notes whether a revocation is under way: between the
+// oracle's deletion event and its acknowledgement a cut may leave every
+// record the revocation touched in either version, which the oracle
+// accepts (package harness, revoke.go).
+type revocationEnv struct {
+	*harness.OracleEnv
+	revoking     bool
+	acknowledged int
+}
+
+func (e *revocationEnv) Deleted(c harness.Cred, namespace string) {
+	e.OracleEnv.Deleted(c, namespace)
+	e.revoking = true
+}
+
+func (e *revocationEnv) Revoked(c harness.Cred, namespace string) {
+	e.OracleEnv.Revoked(c, namespace)
+	e.revoking = false
+	e.acknowledged++
 }
 
 func summary(violations []string, max int) string {
@@ -192,8 +233,8 @@ func TestPowerLoss(t *testing.T) {
 	var configs []sweepConfig
 	for _, seed := range seeds {
 		configs = append(configs,
-			sweepConfig{seed: seed, steps: steps, modes: []LossMode{LoseAll, KeepAll, Mixed}},
-			sweepConfig{seed: seed + 100, steps: steps, modes: []LossMode{LoseAll, Mixed}, crashes: true, crashEvery: crashEvery})
+			sweepConfig{seed: seed, steps: steps, modes: []LossMode{LoseAll, KeepAll, Mixed}, revokeEvery: revokeEvery},
+			sweepConfig{seed: seed + 100, steps: steps, modes: []LossMode{LoseAll, Mixed}, crashes: true, crashEvery: crashEvery, revokeEvery: revokeEvery})
 	}
 	for _, cfg := range configs {
 		res := sweep(t, cfg)
@@ -204,13 +245,19 @@ func TestPowerLoss(t *testing.T) {
 		total.broken += res.broken
 		total.pulls += res.pulls
 		total.recorded += res.recorded
+		total.revocations += res.revocations
+		total.revoked += res.revoked
+		total.revokingCuts += res.revokingCuts
 		total.violations = append(total.violations, res.violations...)
 	}
 	if len(total.violations) > 0 {
 		t.Errorf("%d invariant violations:\n%s", len(total.violations), summary(total.violations, 20))
 	}
-	msg := fmt.Sprintf("RELIABILITY: powerloss: %d power cuts (%d restarts over lose/keep/mixed survivors, %d process crashes interleaved), %d invariant violations, %d pulls (%d recorded), %d decisions checked, %d broken files met",
-		total.cuts, total.restarts, total.crashes, len(total.violations), total.pulls, total.recorded, total.decisions, total.broken)
+	if total.revokingCuts == 0 {
+		t.Errorf("no power cut landed inside a revocation (%d revocations acknowledged): the sweep does not test them", total.revocations)
+	}
+	msg := fmt.Sprintf("RELIABILITY: powerloss: %d power cuts (%d restarts over lose/keep/mixed survivors, %d process crashes interleaved, %d cuts inside a revocation), %d invariant violations, %d pulls (%d recorded), %d revocations acknowledged (%d credentials revoked), %d decisions checked, %d broken files met",
+		total.cuts, total.restarts, total.crashes, total.revokingCuts, len(total.violations), total.pulls, total.recorded, total.revocations, total.revoked, total.decisions, total.broken)
 	t.Log(msg)
 	if long() {
 		fmt.Println(msg)
