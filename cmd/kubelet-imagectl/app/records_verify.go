@@ -64,7 +64,7 @@ const (
 	// than --stale-intent-age. Never fixed.
 	findingStaleIntent = "staleIntent"
 	// findingTemporary: a leftover temporary (.tmp-* or *.tmp). Fixed:
-	// removed.
+	// removed, when it is a regular file (the only kind writers leave).
 	findingTemporary = "temporary"
 	// findingAbsentImage: a record of an image ID the runtime no longer
 	// has. Never fixed: records prune removes it.
@@ -121,11 +121,13 @@ records of image IDs the runtime no longer has.
 Without --fix the command only reads and is safe next to a running kubelet.
 --fix takes the writer lock (exit code 3 while a kubelet holds it) and repairs
 only what cannot make an image usable by a pod that could not use it before:
-it tightens modes, removes temporaries and rewrites records whose keys need
-normalising (merged by the merge rules, in the file's own version). It never
-removes a broken record (it grants nothing and fails safe), a broken or stale
-intent (removing one could make a name look preloaded), or a record of an
-absent image (records prune does that).
+it tightens modes, removes leftover temporaries (regular files only) and
+rewrites records whose keys need normalising (merged by the merge rules, in the
+file's own version). It never removes a broken record (it grants nothing and
+fails safe), a broken or stale intent (removing one could make a name look
+preloaded), a record of an absent image (records prune does that), or anything
+named like a temporary that is not a regular file (a symlink, FIFO or
+directory no writer left).
 
 Exit codes: 0 no findings (with --fix: every finding fixed), 1 findings, 2 bad
 flags, 3 environment (root dir missing or unreadable, runtime unreachable,
@@ -370,8 +372,18 @@ func (v *verifier) checkDirectories() []verifyFinding {
 		}
 		out = append(out, looseFinding(relToRoot(rel), info.Mode(), imagepullrecords.DirMode, noop)...)
 	}
-	if info, err := os.Lstat(filepath.Join(v.managerDir, imagepullrecords.LockFileName)); err == nil && info.Mode().IsRegular() {
+	switch info, err := os.Lstat(filepath.Join(v.managerDir, imagepullrecords.LockFileName)); {
+	case err != nil:
+		// A missing lock is created by the next writer.
+	case info.Mode().IsRegular():
 		out = append(out, looseFinding(relToRoot(imagepullrecords.LockFileName), info.Mode(), imagepullrecords.FileMode, tightenFile(imagepullrecords.LockFileName))...)
+	default:
+		// Writers open the lock without following a symlink, so every
+		// one of them, the kubelet included, fails to start over it.
+		out = append(out, verifyFinding{
+			File: relToRoot(imagepullrecords.LockFileName), Kind: findingUnreadable,
+			Message: fmt.Sprintf("the writer lock is not a regular file (%s): no writer can take it, so the kubelet cannot start; not removed", info.Mode().Type()),
+		})
 	}
 	return out
 }
@@ -391,18 +403,49 @@ func (v *verifier) checkTemporaries() ([]verifyFinding, error) {
 			if !imagepullrecords.IsTemporary(e.Name()) {
 				continue
 			}
+			managerRel := filepath.Join(dir, e.Name())
+			if !e.Type().IsRegular() {
+				// Writers only ever leave regular temporaries: a symlink,
+				// FIFO, device or directory under that name was put there by
+				// something else, and removing it is not verify's decision.
+				out = append(out, verifyFinding{
+					File: relToRoot(managerRel), Kind: findingTemporary,
+					Message: fmt.Sprintf("named like a temporary but not a regular file (%s): readers ignore it; no writer leaves one, so --fix does not remove it", e.Type()),
+				})
+				continue
+			}
 			out = append(out, verifyFinding{
-				File: relToRoot(filepath.Join(dir, e.Name())), Kind: findingTemporary,
-				Message: "leftover temporary file: readers ignore it and a writer removes it at start-up",
-				repair: func(s *imagepullrecords.Store) error {
-					_, err := s.RemoveTemporaries()
-					return err
-				},
+				File: relToRoot(managerRel), Kind: findingTemporary,
+				Message:      "leftover temporary file: readers ignore it and a writer removes it at start-up",
+				repair:       removeTemporary(managerRel),
 				fixedMessage: "removed",
 			})
 		}
 	}
 	return out, nil
+}
+
+// removeTemporary is the repair of one regular leftover temporary: only
+// that file goes, and only while it still is a regular file.
+func removeTemporary(managerRel string) func(*imagepullrecords.Store) error {
+	return func(s *imagepullrecords.Store) error {
+		path := filepath.Join(s.ManagerDir(), managerRel)
+		info, err := s.FS().Lstat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !info.Mode().IsRegular() {
+			// Replaced since the scan: the scan after the repairs reports it.
+			return nil
+		}
+		if err := s.FS().Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing temporary %s: %w", path, err)
+		}
+		return nil
+	}
 }
 
 // brokenFinding reports a file that failed a check, and its mode. A broken

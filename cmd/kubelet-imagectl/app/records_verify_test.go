@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -293,6 +294,52 @@ func TestRecordsVerify(t *testing.T) {
 				}
 			},
 		},
+		{
+			// Regression: --fix removed every entry named like a temporary
+			// (Store.RemoveTemporaries), symlinks and FIFOs included, and a
+			// non-empty directory so named failed the whole run (exit 3, no
+			// findings written).
+			name: "entries named like temporaries that are not regular files",
+			setup: func(t *testing.T, root string, s *imagepullrecords.Store) {
+				writeRaw(t, root, "pulled/.tmp-9", "partial")
+				if err := syscall.Mkfifo(managerPath(root, "pulled/.tmp-fifo"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				victim := filepath.Join(t.TempDir(), "victim")
+				if err := os.WriteFile(victim, []byte("keep"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(victim, managerPath(root, "pulling/.tmp-link")); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Mkdir(managerPath(root, "pulled/.tmp-dir"), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				writeRaw(t, root, "pulled/.tmp-dir/kept", "kept")
+			},
+			want: []verifyWant{
+				{File: "image_manager/pulled/.tmp-9", Kind: findingTemporary},
+				{File: "image_manager/pulled/.tmp-dir", Kind: findingTemporary},
+				{File: "image_manager/pulled/.tmp-fifo", Kind: findingTemporary},
+				{File: "image_manager/pulling/.tmp-link", Kind: findingTemporary},
+			},
+			wantFixed: map[string]bool{"image_manager/pulled/.tmp-9": true},
+			after: func(t *testing.T, root string) {
+				if _, err := os.Lstat(managerPath(root, "pulled/.tmp-9")); !os.IsNotExist(err) {
+					t.Errorf("the regular temporary: lstat %v, want it removed", err)
+				}
+				for _, rel := range []string{"pulled/.tmp-fifo", "pulling/.tmp-link", "pulled/.tmp-dir/kept"} {
+					if _, err := os.Lstat(managerPath(root, rel)); err != nil {
+						t.Errorf("%s: %v, want it kept", rel, err)
+					}
+				}
+				if target, err := os.Readlink(managerPath(root, "pulling/.tmp-link")); err != nil {
+					t.Errorf("the symlink: %v", err)
+				} else if data, err := os.ReadFile(target); err != nil || string(data) != "keep" {
+					t.Errorf("the symlink's target: %q, %v; want it untouched", data, err)
+				}
+			},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -374,6 +421,60 @@ func TestRecordsVerify(t *testing.T) {
 			}
 			if diff := cmp.Diff(left, got); diff != "" {
 				t.Errorf("findings after --fix (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRecordsVerifyLockNotRegular is a regression test: verify reported
+// nothing about a lock file that is a symlink (or any other non-regular
+// file), over which every writer, the kubelet included, fails to start.
+func TestRecordsVerifyLockNotRegular(t *testing.T) {
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		plant func(t *testing.T, lock string)
+	}{
+		{name: "symlink to a file outside", plant: func(t *testing.T, lock string) {
+			if err := os.Symlink(victim, lock); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "directory", plant: func(t *testing.T, lock string) {
+			if err := os.Mkdir(lock, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			recordStore(t, root)
+			lock := managerPath(root, imagepullrecords.LockFileName)
+			tc.plant(t, lock)
+			res := runCLI(t, Deps{}, "records", "verify", "--root-dir", root, "-o", "json")
+			if res.code != ExitNotAdmitted {
+				t.Fatalf("exit code %d, want %d; stdout %q, stderr %q", res.code, ExitNotAdmitted, res.stdout, res.stderr)
+			}
+			got, findings := decodeVerify(t, res)
+			if diff := cmp.Diff([]verifyWant{{File: "image_manager/.lock", Kind: findingUnreadable}}, got); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+			}
+			if len(findings) == 1 && !strings.Contains(findings[0].Message, "not a regular file") {
+				t.Errorf("message %q: want it to say why", findings[0].Message)
+			}
+			// --fix cannot take the lock: it refuses and leaves it as it is.
+			fix := runCLI(t, Deps{}, "records", "verify", "--root-dir", root, "--fix", "-o", "json")
+			if fix.code != ExitEnvironment || !strings.Contains(fix.stderr, lock) {
+				t.Errorf("--fix: exit code %d, stderr %q; want %d naming %s", fix.code, fix.stderr, ExitEnvironment, lock)
+			}
+			if _, err := os.Lstat(lock); err != nil {
+				t.Errorf("the lock: %v, want it kept", err)
+			}
+			if data, err := os.ReadFile(victim); err != nil || string(data) != "keep" {
+				t.Errorf("the symlink's target: %q, %v; want it untouched", data, err)
 			}
 		})
 	}
