@@ -26,6 +26,43 @@ limitations under the License.
 // through kubelet-imagectl records list, with a deadline on every call so
 // that anything that blocks fails the test.
 //
+// Each entry and each state also meets every other records command, run
+// in-process through app.Run over a fresh root dir that also holds Q's
+// record in v1alpha1 and Q's intent in v1beta1 (so migrate, downgrade and
+// revoke would each rewrite something): records verify, verify --fix,
+// migrate --dry-run, migrate, downgrade --to v1alpha1 with and without
+// --drop-service-accounts, explain --pod (pull policy Never, with s1's
+// Secret and without credentials, over a fake CRI image service that has
+// P and counts pull attempts) and revoke --kubeconfig (an httptest API
+// server answering the metadata lists with no Secret or service account,
+// so a revocation would rewrite any record it reads). Every run has a
+// deadline (FIFOs), and the root dir and the directory the symlinks point
+// into are snapshotted with lstat, never following a symlink or opening a
+// FIFO, before and after:
+//   - nothing outside the root dir changes, no symlink or its target
+//     changes, nothing is pulled;
+//   - verify names the entry, and only it, in findings with exit 1;
+//     pulled/ as a symlink (no listing works) is exit 3 naming it, as for
+//     records list and start-up; verify, migrate --dry-run and explain
+//     change nothing at all;
+//   - verify --fix never removes a broken record or intent, nor anything
+//     named like a temporary that is not a regular file (FIFO, symlink,
+//     directory: planted as extra entries), and removes a regular one;
+//   - migrate and downgrade refuse a store with a broken file with exit 1
+//     naming it and nothing rewritten (Q's files included), and rewrite
+//     only the files they should when the entry is an ignored temporary;
+//   - explain grants nothing over a broken entry (Denied, never Reused),
+//     and gives a clean root dir's answer over an ignored one;
+//   - revoke still revokes Q's deleted Secret and never rewrites the
+//     broken entry or follows it;
+//   - over each directory state every command has its exit code (3 for a
+//     missing root dir or a lock no writer can take), verify names the
+//     loose or hostile entries, a writer only takes the lock, tightens
+//     modes and rewrites records, and --fix leaves every mode tight.
+//
+// Two clean controls (P recorded, P preloaded) show each command's answer
+// when nothing is hostile, so a refusal or a denial means something.
+//
 // The default run is short (part of make test); RELIABILITY_SCALE=long
 // repeats every case and prints a "RELIABILITY: hostile:" summary.
 package hostile

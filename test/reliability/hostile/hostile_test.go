@@ -339,7 +339,8 @@ func TestHostileFiles(t *testing.T) {
 	if longScale() {
 		rounds = 10
 	}
-	tried, violations := 0, 0
+	in := newToolInputs(t, serveCluster(t).URL)
+	tried, violations, runs, temporaries, controls := 0, 0, 0, 0, 0
 	for _, tc := range hostileCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.needsRoot && os.Geteuid() != 0 {
@@ -348,14 +349,34 @@ func TestHostileFiles(t *testing.T) {
 			for range rounds {
 				tried++
 				runHostileCase(t, tc)
+				runs += runToolsOverEntry(t, toolCaseOf(tc), in)
 			}
 			if t.Failed() {
 				violations++
 			}
 		})
 	}
-	fmt.Printf("RELIABILITY: hostile: %d hostile entries tried (%d kinds x %d rounds) through the pull manager and kubelet-imagectl records list, violations=%d\n",
-		tried, len(hostileCases()), rounds, violations)
+	// Entries named like temporaries and the clean controls meet only
+	// the commands: readers skip temporaries, and the controls show what
+	// each command does when nothing is hostile.
+	extra := extraToolCases()
+	for _, tc := range extra {
+		t.Run(tc.name, func(t *testing.T) {
+			for range rounds {
+				if tc.kind == clean {
+					controls++
+				} else {
+					temporaries++
+				}
+				runs += runToolsOverEntry(t, tc, in)
+			}
+			if t.Failed() {
+				violations++
+			}
+		})
+	}
+	fmt.Printf("RELIABILITY: hostile: %d hostile entries tried (%d kinds x %d rounds) through the pull manager and kubelet-imagectl records list; %d runs of the other records commands (verify, verify --fix, migrate --dry-run, migrate, downgrade --to v1alpha1 with and without --drop-service-accounts, explain --pod with and without a Secret, revoke --kubeconfig, each with a deadline) over them, %d entries named like temporaries and %d clean controls, violations=%d\n",
+		tried, len(hostileCases()), rounds, runs, temporaries, controls, violations)
 }
 
 func runHostileCase(t *testing.T, tc hostileCase) {

@@ -28,6 +28,7 @@ import (
 	"k8s.io/imagepullrecords"
 	"k8s.io/klog/v2"
 
+	"k8s.io/kubernetes/cmd/kubelet-imagectl/app"
 	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
 	"k8s.io/kubernetes/pkg/kubelet/images/pullmanager"
 )
@@ -43,16 +44,40 @@ type stateCase struct {
 	startFails bool
 	// recorded: P's record (granting s1) is expected after start-up.
 	recorded bool
+	// toolExits are the exit codes of the kubelet-imagectl commands over
+	// the state, by command (commands_test.go); one not listed exits 0.
+	toolExits map[string]int
+	// findings are the files records verify reports over the state.
+	findings []string
+}
+
+// allTools maps every command to code.
+func allTools(code int) map[string]int {
+	out := map[string]int{}
+	for _, name := range toolNames {
+		out[name] = code
+	}
+	return out
+}
+
+// writersLocked are the exit codes over a lock no writer can take: every
+// writer exits 3, the readers work, and a pod without credentials is
+// denied P (recorded).
+var writersLocked = map[string]int{
+	toolVerifyFix: app.ExitEnvironment, toolMigrate: app.ExitEnvironment, toolDowngrade: app.ExitEnvironment,
+	toolDowngradeDrop: app.ExitEnvironment, toolRevoke: app.ExitEnvironment, toolExplainNone: app.ExitNotAdmitted,
 }
 
 func managerDir(root string) string { return filepath.Join(root, imagepullrecords.ManagerDirName) }
 
-func TestDirectoryStates(t *testing.T) {
-	outsideFile := filepath.Join(t.TempDir(), "victim")
-	cases := []stateCase{
+// directoryStates are the states of the directory itself; outsideFile is a
+// file outside every root dir that a state may point a symlink at.
+func directoryStates(outsideFile string) []stateCase {
+	return []stateCase{
 		{
-			name:    "root dir missing",
-			prepare: func(t *testing.T) string { return filepath.Join(t.TempDir(), "a", "b") },
+			name:      "root dir missing",
+			prepare:   func(t *testing.T) string { return filepath.Join(t.TempDir(), "a", "b") },
+			toolExits: allTools(app.ExitEnvironment),
 		},
 		{
 			name:    "image_manager missing",
@@ -70,7 +95,9 @@ func TestDirectoryStates(t *testing.T) {
 				}
 				return root
 			},
-			recorded: true,
+			recorded:  true,
+			toolExits: map[string]int{toolVerify: app.ExitNotAdmitted, toolExplainNone: app.ExitNotAdmitted},
+			findings:  []string{imagepullrecords.ManagerDirName, relDir(imagepullrecords.IntentsDirName), relDir(imagepullrecords.RecordsDirName)},
 		},
 		{
 			name: "record and intent files 0666",
@@ -83,7 +110,9 @@ func TestDirectoryStates(t *testing.T) {
 				}
 				return root
 			},
-			recorded: true,
+			recorded:  true,
+			toolExits: map[string]int{toolVerify: app.ExitNotAdmitted, toolExplainNone: app.ExitNotAdmitted},
+			findings:  []string{relDir(imagepullrecords.IntentsDirName, imagepullrecords.FileName(imageP)), relRecordP},
 		},
 		{
 			name: "stale lock file of a dead writer",
@@ -93,7 +122,9 @@ func TestDirectoryStates(t *testing.T) {
 				writeAt(t, filepath.Join(managerDir(root), imagepullrecords.LockFileName), []byte("pid 12345\n"), 0o666)
 				return root
 			},
-			recorded: true,
+			recorded:  true,
+			toolExits: map[string]int{toolVerify: app.ExitNotAdmitted, toolExplainNone: app.ExitNotAdmitted},
+			findings:  []string{relLock},
 		},
 		{
 			name: "lock held by another writer",
@@ -110,7 +141,8 @@ func TestDirectoryStates(t *testing.T) {
 				}
 				return root
 			},
-			wantErr: imagepullrecords.ErrLocked,
+			wantErr:   imagepullrecords.ErrLocked,
+			toolExits: writersLocked,
 		},
 		{
 			name: "lock file a symlink to a file outside",
@@ -126,26 +158,51 @@ func TestDirectoryStates(t *testing.T) {
 				return root
 			},
 			startFails: true,
+			toolExits:  merge(writersLocked, map[string]int{toolVerify: app.ExitNotAdmitted}),
+			findings:   []string{relLock},
 		},
 	}
+}
+
+// relDir is a path under image_manager/ as the tools name it.
+func relDir(parts ...string) string {
+	return filepath.ToSlash(filepath.Join(append([]string{imagepullrecords.ManagerDirName}, parts...)...))
+}
+
+func merge(a, b map[string]int) map[string]int {
+	out := map[string]int{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+func TestDirectoryStates(t *testing.T) {
+	outsideFile := filepath.Join(t.TempDir(), "victim")
+	cases := directoryStates(outsideFile)
+	in := newToolInputs(t, serveCluster(t).URL)
 	rounds := 1
 	if longScale() {
 		rounds = 10
 	}
-	tried := 0
+	tried, runs := 0, 0
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for range rounds {
 				tried++
 				runStateCase(t, tc)
+				runs += runToolsOverState(t, tc, filepath.Dir(outsideFile), in)
 			}
 		})
 	}
 	if data, err := os.ReadFile(outsideFile); err == nil && string(data) != "keep" {
 		t.Errorf("the file outside the root dir changed: %q", data)
 	}
-	fmt.Printf("RELIABILITY: hostile: %d directory states tried (%d kinds x %d rounds: missing, loose modes, stale, foreign and symlinked lock), violations=%d\n",
-		tried, len(cases), rounds, map[bool]int{false: 0, true: 1}[t.Failed()])
+	fmt.Printf("RELIABILITY: hostile: %d directory states tried (%d kinds x %d rounds: missing, loose modes, stale, foreign and symlinked lock) through the pull manager; %d runs of the records commands (verify, verify --fix, migrate --dry-run, migrate, downgrade --to v1alpha1 with and without --drop-service-accounts, explain --pod with and without a Secret, revoke --kubeconfig, each with a deadline) over them, violations=%d\n",
+		tried, len(cases), rounds, runs, map[bool]int{false: 0, true: 1}[t.Failed()])
 }
 
 func runStateCase(t *testing.T, tc stateCase) {
