@@ -288,7 +288,9 @@ limitations under the License.
 //
 // Without --fix it only reads. --fix takes the writer lock (exit code 3
 // while it is held) and repairs only what cannot let a pod use an image it
-// could not use before: it tightens modes, removes temporaries, and
+// could not use before: it tightens modes, removes regular leftover
+// temporaries (an entry of another type named like one is reported and
+// left), and
 // rewrites records whose keys need normalising, merged by the merge rules,
 // in the version the file had (so that a downgrade for a kubelet that reads
 // only v1alpha1 is not undone). It never removes a broken record (it grants

@@ -21,7 +21,9 @@ limitations under the License.
 // FIFOs, a character device, a directory, a file past the read limit, an
 // empty file, deeply nested and duplicate-key JSON, invalid UTF-8, a record
 // of another image), and the states of the directory itself (missing,
-// modes 0777 and 0666, a stale or foreign lock). Each is driven through the
+// modes 0777 and 0666, a stale or foreign lock, image_manager/ itself a
+// symlink to another root dir's records: every reader and writer refuses
+// it with exit 3, and no lock file lands in the target). Each is driven through the
 // pull manager (start-up, decisions, a repairing pull, a restart) and
 // through kubelet-imagectl records list, with a deadline on every call so
 // that anything that blocks fails the test.

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -161,6 +162,25 @@ func directoryStates(outsideFile string) []stateCase {
 			toolExits:  merge(writersLocked, map[string]int{toolVerify: app.ExitNotAdmitted}),
 			findings:   []string{relLock},
 		},
+		{
+			// Records read through the symlink would be another root
+			// dir's: explain would reuse P for s1 from them. Everything
+			// refuses, and no lock file lands in the target.
+			name: "image_manager a symlink to another root dir's records",
+			prepare: func(t *testing.T) string {
+				other := filepath.Join(filepath.Dir(outsideFile), "other-root")
+				if _, err := os.Lstat(other); errors.Is(err, fs.ErrNotExist) {
+					writeValidRecord(t, other)
+				}
+				root := t.TempDir()
+				if err := os.Symlink(managerDir(other), managerDir(root)); err != nil {
+					t.Fatal(err)
+				}
+				return root
+			},
+			startFails: true,
+			toolExits:  allTools(app.ExitEnvironment),
+		},
 	}
 }
 
@@ -201,7 +221,7 @@ func TestDirectoryStates(t *testing.T) {
 	if data, err := os.ReadFile(outsideFile); err == nil && string(data) != "keep" {
 		t.Errorf("the file outside the root dir changed: %q", data)
 	}
-	fmt.Printf("RELIABILITY: hostile: %d directory states tried (%d kinds x %d rounds: missing, loose modes, stale, foreign and symlinked lock) through the pull manager; %d runs of the records commands (verify, verify --fix, migrate --dry-run, migrate, downgrade --to v1alpha1 with and without --drop-service-accounts, explain --pod with and without a Secret, revoke --kubeconfig, each with a deadline) over them, violations=%d\n",
+	fmt.Printf("RELIABILITY: hostile: %d directory states tried (%d kinds x %d rounds: missing, loose modes, stale, foreign and symlinked lock, symlinked image_manager) through the pull manager; %d runs of the records commands (verify, verify --fix, migrate --dry-run, migrate, downgrade --to v1alpha1 with and without --drop-service-accounts, explain --pod with and without a Secret, revoke --kubeconfig, each with a deadline) over them, violations=%d\n",
 		tried, len(cases), rounds, runs, map[bool]int{false: 0, true: 1}[t.Failed()])
 }
 

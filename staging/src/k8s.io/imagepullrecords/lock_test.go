@@ -114,8 +114,9 @@ func TestAcquireWriterLockSetup(t *testing.T) {
 				if errors.Is(err, ErrLocked) {
 					t.Errorf("error = %v, want one that is not ErrLocked", err)
 				}
-				if !strings.Contains(err.Error(), filepath.Join(managerDir, LockFileName)) {
-					t.Errorf("error %q does not name the lock file", err)
+				// The lock file, or the directory when that is what is wrong.
+				if !strings.Contains(err.Error(), managerDir) {
+					t.Errorf("error %q names neither the lock file nor its directory", err)
 				}
 				return
 			}

@@ -130,6 +130,14 @@ func Open(opts Options) (*Store, error) {
 		readOnly:   opts.ReadOnly,
 	}
 	if s.readOnly {
+		// A reader creates nothing, but must not read records through a
+		// symlink either: they would be another directory's, and could
+		// grant what this root dir never recorded.
+		for _, dir := range []string{s.managerDir, s.intentsDir, s.recordsDir} {
+			if err := checkRealDir(fsys, dir); err != nil {
+				return nil, err
+			}
+		}
 		return s, nil
 	}
 	for _, dir := range []string{s.managerDir, s.intentsDir, s.recordsDir} {
@@ -165,12 +173,27 @@ func ensureDir(fsys FS, dir string) error {
 		return fmt.Errorf("checking %s: %w", dir, err)
 	}
 	if !info.IsDir() {
-		return fmt.Errorf("%s: %w (want a directory)", dir, ErrNotRegular)
+		return fmt.Errorf("%s: %w (want a directory, found %s)", dir, ErrNotRegular, describeMode(info.Mode()))
 	}
 	if info.Mode().Perm() != DirMode {
 		if err := fsys.Chmod(dir, DirMode); err != nil {
 			return fmt.Errorf("tightening mode of %s: %w", dir, err)
 		}
+	}
+	return nil
+}
+
+// checkRealDir fails when dir exists and is not a directory itself (a
+// symlink to one included); a missing dir is fine for a reader.
+func checkRealDir(fsys FS, dir string) error {
+	info, err := fsys.Lstat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("checking %s: %w", dir, err)
+	case !info.IsDir():
+		return fmt.Errorf("%s: %w (want a directory, found %s)", dir, ErrNotRegular, describeMode(info.Mode()))
 	}
 	return nil
 }
@@ -463,4 +486,16 @@ func (s *Store) Exists() (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// describeMode names a file type for an error message.
+func describeMode(mode fs.FileMode) string {
+	switch {
+	case mode&fs.ModeSymlink != 0:
+		return "a symlink"
+	case mode.IsRegular():
+		return "a regular file"
+	default:
+		return "type " + mode.Type().String()
+	}
 }

@@ -1171,6 +1171,10 @@ func TestExists(t *testing.T) {
 			fsys := newFaultFS(tc.fault)
 			store, err := Open(Options{ManagerDir: managerDir, FS: fsys, ReadOnly: true})
 			if err != nil {
+				// A read-only Open checks the directories with Lstat too.
+				if tc.wantErr && tc.fault == opLstat {
+					return
+				}
 				t.Fatalf("Open: %v", err)
 			}
 			if store.FS() != fsys {
@@ -1179,6 +1183,54 @@ func TestExists(t *testing.T) {
 			exists, err := store.Exists()
 			if exists != tc.wantExists || (err != nil) != tc.wantErr {
 				t.Errorf("Exists() = %v, %v, want %v, error %v", exists, err, tc.wantExists, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestOpenRefusesSymlinkedDirs: image_manager/, pulled/ or pulling/ as a
+// symlink to another directory is refused by readers and writers alike,
+// and the writer lock is not created through it: records read through it
+// would be another directory's, and could grant what this root dir never
+// recorded.
+func TestOpenRefusesSymlinkedDirs(t *testing.T) {
+	for _, link := range []string{"", RecordsDirName, IntentsDirName} {
+		name := ManagerDirName + "/" + link
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			managerDir := filepath.Join(root, ManagerDirName)
+			// elsewhere holds a valid store with a record.
+			elsewhere := filepath.Join(t.TempDir(), "elsewhere")
+			openStore(t, elsewhere, nil)
+			writeFile(t, filepath.Join(elsewhere, RecordsDirName, FileName(goldenImageRef)), encodeRecord(t, goldenRecord()))
+			target, linkPath := elsewhere, managerDir
+			if link != "" {
+				openStore(t, managerDir, nil)
+				target, linkPath = filepath.Join(elsewhere, link), filepath.Join(managerDir, link)
+				if err := os.Remove(linkPath); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Symlink(target, linkPath); err != nil {
+				t.Fatal(err)
+			}
+			for _, readOnly := range []bool{true, false} {
+				_, err := Open(Options{ManagerDir: managerDir, ReadOnly: readOnly})
+				if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), linkPath) || !strings.Contains(err.Error(), "symlink") {
+					t.Errorf("Open(ReadOnly: %v) error = %v, want ErrNotRegular naming %s as a symlink", readOnly, err, linkPath)
+				}
+			}
+			if link == "" {
+				lock, err := AcquireWriterLock(OS, managerDir)
+				if err == nil {
+					_ = lock.Release()
+				}
+				if !errors.Is(err, ErrNotRegular) {
+					t.Errorf("AcquireWriterLock error = %v, want ErrNotRegular", err)
+				}
+				if _, err := os.Lstat(filepath.Join(elsewhere, LockFileName)); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("a lock file was created in the symlink's target: %v", err)
+				}
 			}
 		})
 	}
