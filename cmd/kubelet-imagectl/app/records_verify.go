@@ -584,6 +584,10 @@ func keysFinding(f imagepullrecords.RecordFile) (verifyFinding, bool) {
 func writeVerifyOutput(w io.Writer, format string, out *recordsVerifyOutput) error {
 	var err error
 	if format == outputJSON {
+		if out.Findings == nil {
+			// [] rather than null: the same type whatever was found.
+			out.Findings = []verifyFinding{}
+		}
 		err = writeJSONLine(w, out)
 	} else if len(out.Findings) == 0 {
 		_, err = fmt.Fprintln(w, "No findings.")

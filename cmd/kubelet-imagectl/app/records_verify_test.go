@@ -554,6 +554,8 @@ func TestRecordsVerifyExitCodes(t *testing.T) {
 		{name: "locked, --fix", args: []string{"--root-dir", root, "--fix"}, lock: true, wantCode: ExitEnvironment, wantStderr: "locked"},
 		{name: "locked, read only", args: []string{"--root-dir", root}, lock: true, wantCode: ExitOK, wantStdout: "No findings.\n"},
 		{name: "no records", args: []string{"--root-dir", empty, "--fix", "-o", "json"}, wantCode: ExitOK, wantStdout: "{\"findings\":[]}\n"},
+		{name: "clean records, JSON", args: []string{"--root-dir", root, "-o", "json"}, wantCode: ExitOK, wantStdout: "{\"findings\":[]}\n"},
+		{name: "clean records, --fix, JSON", args: []string{"--root-dir", root, "--fix", "-o", "json"}, wantCode: ExitOK, wantStdout: "{\"findings\":[]}\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,6 +29,15 @@ func (s *Store) TightenFileMode(rel string) error {
 		return ErrReadOnly
 	}
 	path := filepath.Join(s.managerDir, rel)
+	// chmod follows symlinks: an entry that is no longer the regular file
+	// the walk read is left alone rather than tightening what it points to.
+	info, err := s.fs.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("tightening the mode of %s: %w", path, err)
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("tightening the mode of %s: %w (found %s)", path, ErrNotRegular, describeMode(info.Mode()))
+	}
 	if err := s.fs.Chmod(path, FileMode); err != nil {
 		return fmt.Errorf("tightening the mode of %s: %w", path, err)
 	}

@@ -74,3 +74,31 @@ func TestWalkReportsModes(t *testing.T) {
 func testRecordForModes(ref string) *kubeletv1beta1.ImagePulledRecord {
 	return &kubeletv1beta1.ImagePulledRecord{ImageRef: ref}
 }
+
+// TestTightenFileModeFollowsNoSymlink: an entry swapped for a symlink
+// between the walk and the repair is refused, and the file it points to
+// keeps its mode.
+func TestTightenFileModeFollowsNoSymlink(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{ManagerDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "outside")
+	if err := os.WriteFile(outside, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(outside, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rel := filepath.Join(RecordsDirName, FileName("sha256:cc"))
+	if err := os.Symlink(outside, filepath.Join(dir, rel)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TightenFileMode(rel); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("TightenFileMode over a symlink = %v, want ErrNotRegular", err)
+	}
+	if info, err := os.Stat(outside); err != nil || info.Mode().Perm() != 0o644 {
+		t.Errorf("the symlink's target changed mode: %v, %v", info.Mode().Perm(), err)
+	}
+}
