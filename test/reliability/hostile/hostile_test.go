@@ -197,7 +197,10 @@ func hostileCases() []hostileCase {
 			name: "symlink named like P's record to a valid record of P outside",
 			plant: atRecord(func(t *testing.T, path, outside string, valid []byte) {
 				target := filepath.Join(outside, filepath.Base(path))
-				writeAt(t, target, valid, 0o600)
+				// 0644, not 0600: a writer that chmods through the
+				// symlink (start-up once took it for a loose record)
+				// changes it, and the outside snapshot sees that.
+				writeAt(t, target, valid, 0o644)
 				if err := os.Symlink(target, path); err != nil {
 					t.Fatal(err)
 				}
@@ -206,6 +209,20 @@ func hostileCases() []hostileCase {
 		{
 			name: "symlink named like P's record to /dev/zero",
 			plant: atRecord(func(t *testing.T, path, _ string, _ []byte) {
+				// The real /dev/zero is outside every snapshot: check
+				// its mode here, and put it back if it changed (as root,
+				// start-up once chmod-ed it to 0600 through the symlink).
+				before, err := os.Stat("/dev/zero")
+				if err != nil {
+					t.Skipf("no /dev/zero: %v", err)
+				}
+				t.Cleanup(func() {
+					after, err := os.Stat("/dev/zero")
+					if err == nil && after.Mode() != before.Mode() {
+						t.Errorf("/dev/zero changed mode through the symlink: %v, was %v", after.Mode(), before.Mode())
+						_ = os.Chmod("/dev/zero", before.Mode().Perm())
+					}
+				})
 				if err := os.Symlink("/dev/zero", path); err != nil {
 					t.Fatal(err)
 				}

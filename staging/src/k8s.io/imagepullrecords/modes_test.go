@@ -102,3 +102,33 @@ func TestTightenFileModeFollowsNoSymlink(t *testing.T) {
 		t.Errorf("the symlink's target changed mode: %v, %v", info.Mode().Perm(), err)
 	}
 }
+
+// TestLooseModeOfUnreadFile: the zero mode of a file whose read never got
+// to a stat (a symlink refused by O_NOFOLLOW) is not loose, so no writer
+// chmods through it; a walk over such a symlink reports it so.
+func TestLooseModeOfUnreadFile(t *testing.T) {
+	for mode, want := range map[os.FileMode]bool{0: false, 0o600: false, 0o644: true, 0o666: true, os.ModeSymlink | 0o777: false} {
+		if got := LooseMode(mode); got != want {
+			t.Errorf("LooseMode(%v) = %v, want %v", mode, got, want)
+		}
+	}
+	dir := t.TempDir()
+	s, err := Open(Options{ManagerDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "outside")
+	if err := os.WriteFile(outside, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, RecordsDirName, FileName("sha256:dd"))); err != nil {
+		t.Fatal(err)
+	}
+	bad, err := s.WalkRecords(func(RecordFile) {})
+	if err != nil || len(bad) != 1 {
+		t.Fatalf("WalkRecords = %v, %v; want the symlink as one broken file", bad, err)
+	}
+	if LooseMode(bad[0].Mode) {
+		t.Errorf("the symlink's FileError has a loose mode %v: a writer would chmod its target", bad[0].Mode)
+	}
+}

@@ -98,9 +98,12 @@ type FileError struct {
 }
 
 // LooseMode reports whether mode is a regular file's mode looser than
-// FileMode, which a writer tightens.
+// FileMode, which a writer tightens. A zero mode is what a read that never
+// got as far as a stat reports (a symlink refused by O_NOFOLLOW, among
+// others), not a file of mode 0000: it is not loose, or a writer would
+// chmod through the symlink.
 func LooseMode(mode os.FileMode) bool {
-	return mode.IsRegular() && mode.Perm() != FileMode
+	return mode != 0 && mode.IsRegular() && mode.Perm() != FileMode
 }
 
 func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
