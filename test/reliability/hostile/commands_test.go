@@ -253,24 +253,34 @@ func runToolsOverEntry(t *testing.T, tc toolCase, in *toolInputs) int {
 		if tc.plant != nil {
 			entry = filepath.ToSlash(tc.plant(t, root, outside, valid))
 		}
-		before, outsideBefore := snapshotTree(t, root), snapshotTree(t, outside)
-		runtime := &fakeRuntime{}
-		res := runTool(t, runtime, toolArgs(name, root, in)...)
+		res, before, after, fail := runToolOver(t, name, tc.name, root, outside, in)
 		runs++
-		after := snapshotTree(t, root)
-		fail := func(format string, args ...any) {
-			t.Helper()
-			t.Errorf("%s over %s: "+format+"\nexit %d, stdout %q, stderr %q", append(append([]any{name, tc.name}, args...), res.code, res.stdout, res.stderr)...)
-		}
-		if changes := treeChanges(outsideBefore, snapshotTree(t, outside), nil); len(changes) > 0 {
-			fail("changed the directory outside the root dir: %v", changes)
-		}
-		if n := runtime.pulls.Load(); n > 0 {
-			fail("asked the runtime to pull %d times", n)
-		}
 		checkTool(t, name, tc, entry, root, res, before, after, fail)
 	}
 	return runs
+}
+
+// runToolOver runs one command over root and checks what every run must
+// hold: nothing outside the root dir changed and nothing was pulled. It
+// returns the result, the root dir before and after, and a fail function
+// that names the command, the case and the run's output.
+func runToolOver(t *testing.T, name, caseName, root, outside string, in *toolInputs) (toolResult, map[string]entryState, map[string]entryState, func(format string, args ...any)) {
+	t.Helper()
+	before, outsideBefore := snapshotTree(t, root), snapshotTree(t, outside)
+	runtime := &fakeRuntime{}
+	res := runTool(t, runtime, toolArgs(name, root, in)...)
+	after := snapshotTree(t, root)
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Errorf("%s over %s: "+format+"\nexit %d, stdout %q, stderr %q", append(append([]any{name, caseName}, args...), res.code, res.stdout, res.stderr)...)
+	}
+	if changes := treeChanges(outsideBefore, snapshotTree(t, outside), nil); len(changes) > 0 {
+		fail("changed the directory outside the root dir: %v", changes)
+	}
+	if n := runtime.pulls.Load(); n > 0 {
+		fail("asked the runtime to pull %d times", n)
+	}
+	return res, before, after, fail
 }
 
 // checkTool checks one command's exit code, output and changes.
@@ -441,23 +451,10 @@ func runToolsOverState(t *testing.T, tc stateCase, outside string, in *toolInput
 	runs := 0
 	for _, name := range toolNames {
 		root := tc.prepare(t)
-		before, outsideBefore := snapshotTree(t, root), snapshotTree(t, outside)
-		runtime := &fakeRuntime{}
-		res := runTool(t, runtime, toolArgs(name, root, in)...)
+		res, before, after, fail := runToolOver(t, name, tc.name, root, outside, in)
 		runs++
-		after := snapshotTree(t, root)
-		fail := func(format string, args ...any) {
-			t.Helper()
-			t.Errorf("%s over %s: "+format+"\nexit %d, stdout %q, stderr %q", append(append([]any{name, tc.name}, args...), res.code, res.stdout, res.stderr)...)
-		}
 		if want := tc.toolExits[name]; res.code != want {
 			fail("want exit %d", want)
-		}
-		if changes := treeChanges(outsideBefore, snapshotTree(t, outside), nil); len(changes) > 0 {
-			fail("changed the directory outside the root dir: %v", changes)
-		}
-		if n := runtime.pulls.Load(); n > 0 {
-			fail("asked the runtime to pull %d times", n)
 		}
 		// A reader, or a writer that refused, changes nothing. A writer
 		// may take the lock, tighten modes and rewrite records and
