@@ -54,19 +54,14 @@ func WithoutBodies(ctx context.Context) context.Context {
 	return klog.NewContext(ctx, klog.New(cappedSink{LogSink: sink, max: MaxVerbosity}))
 }
 
-// cappedSink drops informational messages above max.
+// cappedSink drops informational messages above max: loggers ask Enabled
+// before every Info.
 type cappedSink struct {
 	klog.LogSink
 	max int
 }
 
 func (s cappedSink) Enabled(level int) bool { return level <= s.max && s.LogSink.Enabled(level) }
-
-func (s cappedSink) Info(level int, msg string, keysAndValues ...any) {
-	if level <= s.max {
-		s.LogSink.Info(level, msg, keysAndValues...)
-	}
-}
 
 // WithValues and WithName keep the cap on derived loggers.
 func (s cappedSink) WithValues(keysAndValues ...any) klog.LogSink {

@@ -41,12 +41,8 @@ type WriterLock struct {
 func AcquireWriterLock(fsys FS, managerDir string) (*WriterLock, error) {
 	// Before the lock file is created: through a symlinked image_manager/
 	// it would land in another directory.
-	info, err := fsys.Lstat(managerDir)
-	if err != nil {
-		return nil, fmt.Errorf("checking %s: %w", managerDir, err)
-	}
-	if !info.IsDir() {
-		return nil, fmt.Errorf("%s: %w (want a directory, found %s)", managerDir, ErrNotRegular, describeMode(info.Mode()))
+	if _, err := realDir(fsys, managerDir); err != nil {
+		return nil, err
 	}
 	path := filepath.Join(managerDir, LockFileName)
 	f, err := fsys.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, FileMode)

@@ -171,12 +171,9 @@ func ensureDir(fsys FS, dir string) error {
 	if err := fsys.MkdirAll(dir, DirMode); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
-	info, err := fsys.Lstat(dir)
+	info, err := realDir(fsys, dir)
 	if err != nil {
-		return fmt.Errorf("checking %s: %w", dir, err)
-	}
-	if !info.IsDir() {
-		return fmt.Errorf("%s: %w (want a directory, found %s)", dir, ErrNotRegular, describeMode(info.Mode()))
+		return err
 	}
 	if info.Mode().Perm() != DirMode {
 		if err := fsys.Chmod(dir, DirMode); err != nil {
@@ -186,17 +183,24 @@ func ensureDir(fsys FS, dir string) error {
 	return nil
 }
 
-// checkRealDir fails when dir exists and is not a directory itself (a
-// symlink to one included); a missing dir is fine for a reader.
-func checkRealDir(fsys FS, dir string) error {
+// realDir describes dir, failing unless it is a directory itself: a
+// symlink to one is refused, since records read or written through it
+// would be another directory's.
+func realDir(fsys FS, dir string) (os.FileInfo, error) {
 	info, err := fsys.Lstat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		return fmt.Errorf("checking %s: %w", dir, err)
-	case !info.IsDir():
-		return fmt.Errorf("%s: %w (want a directory, found %s)", dir, ErrNotRegular, describeMode(info.Mode()))
+	if err != nil {
+		return nil, fmt.Errorf("checking %s: %w", dir, err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("%s: %w (want a directory, found %s)", dir, ErrNotRegular, describeMode(info.Mode()))
+	}
+	return info, nil
+}
+
+// checkRealDir is realDir for a reader, for which a missing dir is fine.
+func checkRealDir(fsys FS, dir string) error {
+	if _, err := realDir(fsys, dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
 	return nil
 }
